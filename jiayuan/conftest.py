@@ -1,0 +1,103 @@
+"""Fixtures shared by every app's tests: a small neighbourhood and users with assignments."""
+
+from __future__ import annotations
+
+import pytest
+
+from jiayuan.accounts.models import Assignment, User
+from jiayuan.core.permissions import Role
+from jiayuan.people import services as people_services
+from jiayuan.places import services as places_services
+
+
+@pytest.fixture(autouse=True)
+def _fast_settings(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.JIAYUAN_TASK_RUNNER = "inline"
+
+
+@pytest.fixture
+def street(db):
+    return places_services.street_create(actor=None, code="S1", name="高境镇")
+
+
+@pytest.fixture
+def neighbourhood(street):
+    return places_services.neighbourhood_create(actor=None, street=street, code="T1", name="泰和居民区")
+
+
+@pytest.fixture
+def other_neighbourhood(street):
+    return places_services.neighbourhood_create(actor=None, street=street, code="T2", name="红御居民区")
+
+
+@pytest.fixture
+def compound(neighbourhood):
+    return places_services.compound_create(actor=None, neighbourhood=neighbourhood, name="泰和苑")
+
+
+@pytest.fixture
+def building(compound):
+    return places_services.building_create(actor=None, compound=compound, number="1", units=2, floors=6)
+
+
+@pytest.fixture
+def building2(compound):
+    return places_services.building_create(actor=None, compound=compound, number="2", units=2, floors=6)
+
+
+@pytest.fixture
+def household(building):
+    return places_services.household_create(actor=None, building=building, unit="1", room="301")
+
+
+@pytest.fixture
+def household2(building2):
+    return places_services.household_create(actor=None, building=building2, unit="1", room="502")
+
+
+# Valid mainland ID numbers (checksums correct) for tests.
+ID_NUMBERS = [
+    "310113198001010013",
+    "310113198506150022",
+    "310113199003030038",
+    "31011320120707004X",
+    "310113194502020056",
+]
+
+
+@pytest.fixture
+def make_resident():
+    def make(household, name="张三", id_number="", phone="", **kw):
+        return people_services.resident_create(
+            actor=None,
+            neighbourhood_id=household.neighbourhood_id,
+            household=household,
+            name=name,
+            id_number=id_number,
+            phone=phone,
+            **kw,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    """``make_user(role, scope)``: a user with one assignment of ``role`` over ``scope``."""
+    counter = {"n": 0}
+
+    def make(role: str | None = None, scope=None, username: str | None = None, password: str = "pass-1234"):
+        counter["n"] += 1
+        user = User.objects.create_user(username=username or f"user{counter['n']}", password=password)
+        if role is not None:
+            level = type(scope).__name__.lower()
+            Assignment.objects.create(user=user, role=role, level=level, **{level: scope})
+        return user
+
+    return make
+
+
+@pytest.fixture
+def head(make_user, neighbourhood):
+    return make_user(Role.COMMITTEE_HEAD, neighbourhood, username="head")

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from jiayuan.core.permissions import Action
+from jiayuan.core.scoping import can
+
+
+def navigation(request):
+    """What the header menu may offer this user."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "nav": {
+            "roster": can(user, Action.VIEW_ROSTER),
+            "import": can(user, Action.IMPORT_ROSTER),
+            "export": can(user, Action.EXPORT_ROSTER),
+            "audit": can(user, Action.VIEW_AUDIT),
+        }
+    }

@@ -1,0 +1,68 @@
+"""Core models: the append-only audit log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+__all__ = ["AuditEvent"]
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Audit events are never changed or removed through the ORM."""
+
+    def update(self, **kwargs):
+        raise PermissionError("audit events are append-only")
+
+    def delete(self):
+        raise PermissionError("audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    """One thing somebody did: a state change, a reveal of personal data, an export, an import.
+
+    Append-only: the ORM refuses updates and deletes, and on PostgreSQL a trigger refuses them
+    in the database too. ``object_repr`` and ``changes`` never hold personal data in clear:
+    services pass masked values.
+    """
+
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("操作人名称"), max_length=150, blank=True)
+    action = models.CharField(_("操作"), max_length=64, db_index=True)
+    object_type = models.CharField(_("对象类型"), max_length=64, blank=True)
+    object_id = models.CharField(_("对象编号"), max_length=64, blank=True)
+    object_repr = models.CharField(_("对象"), max_length=200, blank=True)
+    neighbourhood_id = models.BigIntegerField(_("居民区"), null=True, blank=True, db_index=True)
+    changes = models.JSONField(_("内容"), default=dict, blank=True)
+    ip = models.CharField(_("来源地址"), max_length=64, blank=True)
+    user_agent = models.CharField(_("客户端"), max_length=300, blank=True)
+    channel = models.CharField(_("渠道"), max_length=16, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("审计记录")
+        verbose_name_plural = _("审计记录")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        # Guard, not workflow: an existing audit row must never be rewritten.
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit events are append-only")

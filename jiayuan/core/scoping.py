@@ -1,0 +1,84 @@
+"""The one place that turns a user's role assignments into query filters.
+
+Every page, API endpoint and selector fetches objects through ``restrict(queryset, user,
+action)``. A model opts in by declaring ``scope_fields``: for each scope level (street,
+neighbourhood, compound, building) the lookup path from the model to that level's id, or a
+callable ``(ids) -> Q`` where a plain path does not fit. A level missing from the map grants
+nothing on that model. An object outside the result is treated as missing (HTTP 404), so an
+outsider cannot learn whether it exists.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from jiayuan.core.permissions import role_can
+
+__all__ = ["LEVELS", "can", "get_scoped_or_404", "restrict", "scope_ids"]
+
+LEVELS = ("street", "neighbourhood", "compound", "building")
+
+ScopeSpec = str | Callable[[Iterable[int]], Q]
+
+
+def scope_ids(user, action: str) -> dict[str, set[int]]:
+    """The ids the user's assignments grant ``action`` over, per level (cached on the user)."""
+    cache = user.__dict__.setdefault("_jiayuan_scope_cache", {})
+    if action in cache:
+        return cache[action]
+    result: dict[str, set[int]] = defaultdict(set)
+    if user.is_authenticated and user.is_active:
+        for a in _assignments(user):
+            if role_can(a.role, action):
+                result[a.level].add(a.target_id)
+    cache[action] = dict(result)
+    return cache[action]
+
+
+def _assignments(user):
+    cached = user.__dict__.get("_jiayuan_assignments")
+    if cached is None:
+        cached = list(user.assignments.filter(active=True))
+        user.__dict__["_jiayuan_assignments"] = cached
+    return cached
+
+
+def restrict(queryset: QuerySet, user, action: str) -> QuerySet:
+    """``queryset`` narrowed to what ``user`` may ``action``; empty when nothing is granted."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    spec: dict[str, ScopeSpec] = getattr(queryset.model, "scope_fields", {})
+    q = Q()
+    granted = False
+    for level, ids in scope_ids(user, action).items():
+        path = spec.get(level)
+        if path is None or not ids:
+            continue
+        q |= path(ids) if callable(path) else Q(**{f"{path}__in": sorted(ids)})
+        granted = True
+    return queryset.filter(q) if granted else queryset.none()
+
+
+def can(user, action: str, obj: Model | None = None) -> bool:
+    """Whether ``user`` may ``action`` on ``obj`` (or on anything at all, when ``obj`` is None)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if obj is None:
+        return any(scope_ids(user, action).values())
+    return restrict(type(obj)._default_manager.filter(pk=obj.pk), user, action).exists()
+
+
+def get_scoped_or_404(queryset: QuerySet, user, action: str, **lookup) -> Model:
+    """Fetch one object through the user's scope; missing and forbidden are the same 404."""
+    try:
+        return restrict(queryset, user, action).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc

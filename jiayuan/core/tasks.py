@@ -1,0 +1,37 @@
+"""Running long work (imports, later bulletins) off the request.
+
+With a Celery broker configured, ``run_in_background`` sends a Celery task. The laptop install
+has no broker: a daemon thread in the app process runs the job so the page can poll its
+progress. Tests run jobs inline (``JIAYUAN_TASK_RUNNER=inline``). In every case the job is
+started only after the current transaction commits, so it sees the rows that scheduled it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+
+
+def _run_closing_connection(func: Callable[..., None], args: tuple) -> None:
+    try:
+        func(*args)
+    finally:
+        connection.close()
+
+
+def run_in_background(func: Callable[..., None], *args, celery_task=None) -> None:
+    """Run ``func(*args)`` after commit: as ``celery_task.delay(*args)`` when a broker is set."""
+
+    def start() -> None:
+        if settings.CELERY_BROKER_URL and celery_task is not None:
+            celery_task.delay(*args)
+        elif settings.JIAYUAN_TASK_RUNNER == "inline":
+            func(*args)
+        else:
+            close_old_connections()
+            threading.Thread(target=_run_closing_connection, args=(func, args), daemon=True).start()
+
+    transaction.on_commit(start)

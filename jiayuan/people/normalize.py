@@ -1,0 +1,293 @@
+"""Turning what people type (or paste from Excel) into clean values, with Chinese error messages.
+
+Used by the resident form, the API and the roster importer alike, so a value accepted in one
+place is accepted everywhere. Each ``parse_*`` returns the clean value or raises
+``ValidationError`` with a message a committee worker can act on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from stdnum.cn import ric
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError as StdnumError
+
+from jiayuan.people.choices import Gender, IdType, Presence, Relation, Residency, Tag
+
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(value) -> str:
+    """NFKC (full-width → half-width digits and letters), trimmed, inner runs of space folded."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # Excel hands back 301.0 for a room typed as 301
+    text = unicodedata.normalize("NFKC", str(value)).replace("\u00a0", " ")
+    return _SPACES.sub(" ", text).strip()
+
+
+def _compact(value) -> str:
+    return _SPACES.sub("", clean_text(value))
+
+
+# --- ID numbers ------------------------------------------------------------------------------
+
+
+def normalize_id_number(value) -> str:
+    """Strip spaces, half-width, upper-case the final X."""
+    return _compact(value).upper()
+
+
+def parse_mainland_id(value) -> tuple[str, dt.date, str]:
+    """Validate an 18-digit resident ID (checksum and birth date); return (number, birth date, gender)."""
+    number = normalize_id_number(value)
+    try:
+        number = ric.validate(number)
+    except InvalidLength as exc:
+        raise ValidationError("身份证号应为18位(当前%(n)d位)", params={"n": len(number)}) from exc
+    except InvalidFormat as exc:
+        raise ValidationError("身份证号只能包含数字和末位X") from exc
+    except InvalidChecksum as exc:
+        raise ValidationError("身份证号校验位错误,请核对") from exc
+    except InvalidComponent as exc:
+        raise ValidationError("身份证号中的出生日期无效") from exc
+    except StdnumError as exc:
+        raise ValidationError("身份证号无效") from exc
+    birth = ric.get_birth_date(number)
+    if birth > timezone.localdate():
+        raise ValidationError("身份证号中的出生日期在未来")
+    gender = Gender.MALE if int(number[16]) % 2 else Gender.FEMALE
+    return number, birth, gender
+
+
+def parse_id(id_type: str, value) -> tuple[str, dt.date | None, str | None]:
+    """Validate an ID of any type. Only mainland IDs carry a birth date and gender."""
+    if id_type == IdType.MAINLAND:
+        return parse_mainland_id(value)
+    number = normalize_id_number(value)
+    if not re.fullmatch(r"[A-Z0-9()\-]{5,32}", number):
+        raise ValidationError("证件号码格式无效")
+    return number, None, None
+
+
+_ID_TYPE_WORDS = {
+    "身份证": IdType.MAINLAND, "居民身份证": IdType.MAINLAND, "二代身份证": IdType.MAINLAND,
+    "港澳通行证": IdType.HK_MACAO, "回乡证": IdType.HK_MACAO, "港澳居民来往内地通行证": IdType.HK_MACAO,
+    "台胞证": IdType.TAIWAN, "台湾居民来往大陆通行证": IdType.TAIWAN,
+    "护照": IdType.PASSPORT, "外国护照": IdType.PASSPORT,
+}
+
+
+def parse_id_type(value) -> str:
+    text = _compact(value)
+    if not text:
+        return IdType.MAINLAND
+    if text in IdType.values:
+        return text
+    for word, code in _ID_TYPE_WORDS.items():
+        if word in text:
+            return code
+    return IdType.OTHER
+
+
+# --- Phones ----------------------------------------------------------------------------------
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"(0\d{2,3})(\d{7,8})")
+
+
+def normalize_phone(value) -> str:
+    """``+86 138-1234-5678`` → ``13812345678``; ``(021)6400 1234`` → ``021-64001234``.
+
+    A bare 8-digit number is taken as a local landline and kept as typed. Raises
+    ``ValidationError`` for anything that is neither a mainland mobile nor a landline.
+    """
+    text = _compact(value)
+    if not text:
+        return ""
+    digits = re.sub(r"[\s\-()（）.·/]", "", text)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if not digits.isdigit():
+        raise ValidationError("电话号码只能包含数字")
+    if _MOBILE.fullmatch(digits):
+        return digits
+    m = _LANDLINE.fullmatch(digits)
+    if m:
+        return f"{m.group(1)}-{m.group(2)}"
+    if len(digits) in (7, 8) and digits[0] != "0":
+        return digits
+    if len(digits) == 11 and digits.startswith("1"):
+        raise ValidationError("手机号码号段无效")
+    raise ValidationError("电话号码位数不对(手机11位,座机带区号)")
+
+
+# --- Places ----------------------------------------------------------------------------------
+
+_BUILDING = re.compile(r"^(?:第)?([0-9A-Za-z\-]+)\s*(?:号楼|号|幢|栋|座|楼|#)?$")
+_UNIT = re.compile(r"^(?:第)?([0-9A-Za-z]+)\s*(?:单元|门|号门)?$")
+_ROOM = re.compile(r"^([0-9A-Za-z\-]+)\s*(?:室|号|房)?$")
+
+
+def parse_building_number(value) -> str:
+    """``3号楼`` / ``3幢`` / ``3栋`` / ``3`` → ``3``."""
+    text = _compact(value)
+    if not text:
+        raise ValidationError("缺少楼号")
+    m = _BUILDING.match(text)
+    if not m:
+        raise ValidationError("楼号格式无法识别:%(v)s", params={"v": text})
+    return m.group(1).upper()
+
+
+def parse_unit(value) -> str:
+    text = _compact(value)
+    if not text:
+        return ""
+    m = _UNIT.match(text)
+    if not m:
+        raise ValidationError("单元格式无法识别:%(v)s", params={"v": text})
+    return m.group(1).upper()
+
+
+def parse_room(value) -> str:
+    """``301室`` / ``301`` → ``301``; ``1-301`` stays (unit-room written together)."""
+    text = _compact(value)
+    if not text:
+        raise ValidationError("缺少室号")
+    m = _ROOM.match(text)
+    if not m:
+        raise ValidationError("室号格式无法识别:%(v)s", params={"v": text})
+    return m.group(1).upper()
+
+
+def floor_of_room(room: str) -> int | None:
+    """``301`` → 3, ``1203`` → 12; None when the room number does not encode a floor."""
+    digits = room.split("-")[-1]
+    if digits.isdigit() and len(digits) >= 3:
+        return int(digits[:-2])
+    return None
+
+
+def natural_key(number: str) -> int:
+    m = re.match(r"\d+", number)
+    return int(m.group()) if m else 0
+
+
+# --- Other columns ---------------------------------------------------------------------------
+
+
+def parse_name(value) -> str:
+    name = clean_text(value)
+    if not name:
+        raise ValidationError("缺少姓名")
+    if len(name) > 64:
+        raise ValidationError("姓名过长(最多64个字)")
+    return name
+
+
+def parse_gender(value) -> str | None:
+    text = _compact(value)
+    if not text:
+        return None
+    if text in ("男", "M", "m", "male", "Male"):
+        return Gender.MALE
+    if text in ("女", "F", "f", "female", "Female"):
+        return Gender.FEMALE
+    raise ValidationError("性别应为“男”或“女”")
+
+
+def parse_date(value) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = _compact(value)
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text) or re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
+    if not m:
+        raise ValidationError("日期格式应为 1980-01-31")
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError as exc:
+        raise ValidationError("日期不存在:%(v)s", params={"v": text}) from exc
+
+
+def _by_label(choices, words: dict[str, str], value, default: str | None, message: str) -> str | None:
+    text = _compact(value)
+    if not text:
+        return default
+    if text in choices.values:
+        return text
+    for code, label in choices.choices:
+        if text == str(label):
+            return code
+    for word, code in words.items():
+        if word in text:
+            return code
+    if message:
+        raise ValidationError(message, params={"v": text})
+    return default
+
+
+_RELATION_WORDS = {
+    "本人": Relation.HEAD, "户主": Relation.HEAD, "妻": Relation.SPOUSE, "夫": Relation.SPOUSE, "配偶": Relation.SPOUSE,
+    "子": Relation.CHILD, "女": Relation.CHILD, "儿": Relation.CHILD, "父": Relation.PARENT, "母": Relation.PARENT,
+    "孙": Relation.GRANDCHILD, "外孙": Relation.GRANDCHILD, "祖": Relation.GRANDPARENT, "爷": Relation.GRANDPARENT,
+    "奶": Relation.GRANDPARENT, "兄": Relation.SIBLING, "弟": Relation.SIBLING, "姐": Relation.SIBLING,
+    "妹": Relation.SIBLING, "媳": Relation.IN_LAW, "婿": Relation.IN_LAW,
+}
+_RESIDENCY_WORDS = {
+    "业主": Residency.OWNER, "产权": Residency.OWNER, "房东": Residency.OWNER, "户籍": Residency.OWNER,
+    "租": Residency.TENANT, "承租": Residency.TENANT, "来沪": Residency.TENANT,
+    "家属": Residency.FAMILY, "家庭成员": Residency.FAMILY, "亲属": Residency.FAMILY,
+}
+_PRESENCE_WORDS = {
+    "在住": Presence.PRESENT, "在家": Presence.PRESENT, "外出": Presence.AWAY, "未返": Presence.NOT_RETURNED,
+    "迁出": Presence.MOVED_OUT, "搬离": Presence.MOVED_OUT, "住院": Presence.HOSPITALISED,
+    "集中隔离": Presence.CENTRAL_QUARANTINE, "隔离点": Presence.CENTRAL_QUARANTINE,
+}
+
+
+def parse_relation(value) -> str:
+    return _by_label(Relation, _RELATION_WORDS, value, Relation.OTHER, "") or Relation.OTHER
+
+
+def parse_residency(value) -> str:
+    return _by_label(Residency, _RESIDENCY_WORDS, value, Residency.OWNER, "") or Residency.OTHER
+
+
+def parse_presence(value) -> str:
+    result = _by_label(Presence, _PRESENCE_WORDS, value, Presence.PRESENT, "在住状态无法识别:%(v)s")
+    return result or Presence.PRESENT
+
+
+_TAG_SPLIT = re.compile(r"[,，、;；/\s]+")
+
+
+def parse_tags(value) -> list[str]:
+    """``独居老人、党员`` → ``["elderly_alone", "party_member"]``. Unknown words are an error."""
+    text = clean_text(value)
+    if not text:
+        return []
+    labels = {str(label): code for code, label in Tag.choices}
+    result: list[str] = []
+    for word in filter(None, _TAG_SPLIT.split(text)):
+        code = word if word in Tag.values else labels.get(word)
+        if code is None:
+            raise ValidationError("未知标签:%(v)s", params={"v": word})
+        if code not in result:
+            result.append(code)
+    return result

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up, load the demo neighbourhood into SQLite (var/jiayuan.sqlite3) and serve Jiayuan on
+# granian at http://127.0.0.1:8000.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+jiayuan migrate --noinput -v 0
+jiayuan collectstatic --noinput -v 0
+jiayuan demo
+echo
+echo "Jiayuan: http://127.0.0.1:8000   (Ctrl+C to stop)"
+exec granian --interface wsgi --host 127.0.0.1 --port "${PORT:-8000}" --workers 1 --blocking-threads 8 \
+  --log-level warning jiayuan.wsgi:application

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: setup, lint, migrations check, pytest on SQLite,
+# then pytest again on PostgreSQL (127.0.0.1:5432, throwaway database). With CI=true a missing
+# PostgreSQL is a failure, not a skip: CI must cover both databases.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+say() { printf '\033[1;34m[jiayuan]\033[0m %s\n' "$*"; }
+
+# Tests never touch the laptop's real data or secrets.
+export JIAYUAN_VAR_DIR="${JIAYUAN_TEST_VAR_DIR:-$(mktemp -d)}"
+export JIAYUAN_TASK_RUNNER=inline
+export DJANGO_ALLOW_ASYNC_UNSAFE=true  # Playwright's sync API runs an event loop in the test thread
+unset DATABASE_URL REDIS_URL CELERY_BROKER_URL
+
+say "ruff"
+ruff check .
+ruff format --check . >/dev/null || { ruff format --diff . | head -50; echo "run: .venv/bin/ruff format ." >&2; exit 1; }
+
+say "makemigrations --check"
+jiayuan makemigrations --check --dry-run >/dev/null || { jiayuan makemigrations --check --dry-run; exit 1; }
+
+say "pytest on SQLite"
+pytest -q "$@"
+
+PG_HOST="${JIAYUAN_TEST_PG_HOST:-127.0.0.1}"
+PG_PORT="${JIAYUAN_TEST_PG_PORT:-5432}"
+if python - "$PG_HOST" "$PG_PORT" <<'PY'
+import sys, psycopg
+try:
+    psycopg.connect(host=sys.argv[1], port=int(sys.argv[2]), user="postgres", dbname="postgres", connect_timeout=3).close()
+except Exception as exc:
+    print(f"PostgreSQL unreachable: {exc}", file=sys.stderr)
+    sys.exit(1)
+PY
+then
+  # pytest-django creates test_<name> from this and drops it afterwards.
+  export DATABASE_URL="postgres://postgres@${PG_HOST}:${PG_PORT}/jiayuan_$$"
+  say "pytest on PostgreSQL ($PG_HOST:$PG_PORT)"
+  pytest -q --create-db "$@"
+else
+  if [ "${CI:-}" = "true" ]; then
+    echo "CI=true and PostgreSQL at $PG_HOST:$PG_PORT is unreachable: the suite must run on both databases" >&2
+    exit 1
+  fi
+  say "warning: PostgreSQL unreachable; ran on SQLite only"
+fi
+say "all tests passed on every database reached"
