@@ -1,0 +1,142 @@
+"""Writes for accounts: role assignments, API tokens, household access links."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from jiayuan.accounts.models import ApiToken, Assignment, HouseholdLink, User
+from jiayuan.core.audit import audit_record
+from jiayuan.core.permissions import Role
+from jiayuan.places.models import Building, Compound, Household, Neighbourhood, Street
+
+__all__ = [
+    "api_token_authenticate",
+    "api_token_create",
+    "assignment_grant",
+    "household_link_issue",
+    "household_link_resolve",
+    "household_link_revoke",
+    "household_link_token",
+]
+
+_LEVEL_OF = {Street: "street", Neighbourhood: "neighbourhood", Compound: "compound", Building: "building"}
+LINK_SALT = "jiayuan.household-link"
+
+
+@transaction.atomic
+def assignment_grant(*, actor, user: User, role: str, scope: Street | Neighbourhood | Compound | Building) -> Assignment:
+    """Grant ``role`` over ``scope``. Granting the same thing twice returns the existing row."""
+    if role not in Role.values:
+        raise ValidationError({"role": ["未知角色"]})
+    level = _LEVEL_OF.get(type(scope))
+    if level is None:
+        raise ValidationError({"scope": ["授权范围必须是街道、居民区、小区或楼栋"]})
+    neighbourhood_id = None if level == "street" else (scope.pk if level == "neighbourhood" else scope.neighbourhood_id)
+    assignment, created = Assignment.objects.get_or_create(
+        user=user,
+        role=role,
+        level=level,
+        **{level: scope},
+        defaults={"neighbourhood_id": neighbourhood_id} if level in ("compound", "building") else {},
+    )
+    if created:
+        audit_record(
+            actor=actor,
+            action="assignment.grant",
+            obj=assignment,
+            object_repr=f"{user.username} {role} {level}:{scope.pk}",
+            neighbourhood_id=neighbourhood_id,
+        )
+    return assignment
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, actor, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Create a token; return it and the key, which is shown once and never stored."""
+    key = "jy_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name, prefix=key[:10], key_hash=_hash_key(key))
+    audit_record(actor=actor, action="api_token.create", obj=token, object_repr=f"{user.username} {token.prefix}…")
+    return token, key
+
+
+def api_token_authenticate(key: str) -> User | None:
+    """The active user behind a live token, or None."""
+    if not key or not key.startswith("jy_"):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=_hash_key(key), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    # Record use at most once a minute: a scanner posting every second should not write every time.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def household_link_token(link: HouseholdLink) -> str:
+    return signing.dumps({"l": link.pk, "n": link.nonce}, salt=LINK_SALT, compress=True)
+
+
+@transaction.atomic
+def household_link_issue(*, actor, household: Household) -> HouseholdLink:
+    """Issue a new link for ``household``, revoking the live one if any (a lost card, a new tenant)."""
+    live = HouseholdLink.objects.select_for_update().filter(household=household, revoked_at__isnull=True)
+    for old in live:
+        _revoke(actor=actor, link=old)
+    link = HouseholdLink.objects.create(
+        household=household,
+        neighbourhood_id=household.neighbourhood_id,
+        nonce=secrets.token_urlsafe(16),
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    audit_record(actor=actor, action="household_link.issue", obj=link, object_repr=str(household))
+    return link
+
+
+def _revoke(*, actor, link: HouseholdLink) -> None:
+    link.revoked_at = timezone.now()
+    link.revoked_by = actor if getattr(actor, "is_authenticated", False) else None
+    link.save(update_fields=["revoked_at", "revoked_by"])
+    audit_record(actor=actor, action="household_link.revoke", obj=link, object_repr=str(link.household))
+
+
+@transaction.atomic
+def household_link_revoke(*, actor, link: HouseholdLink) -> HouseholdLink:
+    if link.revoked_at is not None:
+        raise ValidationError("该链接已经吊销")
+    _revoke(actor=actor, link=link)
+    return link
+
+
+def household_link_resolve(token: str) -> HouseholdLink | None:
+    """The live link a token names, or None for a forged, malformed or revoked token."""
+    try:
+        data = signing.loads(token, salt=LINK_SALT)
+        link_id, nonce = int(data["l"]), str(data["n"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    link = (
+        HouseholdLink.objects.select_related("household__building__compound", "neighbourhood")
+        .filter(pk=link_id, revoked_at__isnull=True)
+        .first()
+    )
+    if link is None or not secrets.compare_digest(link.nonce, nonce):
+        return None
+    now = timezone.now()
+    if link.last_used_at is None or (now - link.last_used_at).total_seconds() > 300:
+        HouseholdLink.objects.filter(pk=link.pk).update(last_used_at=now)
+    return link
