@@ -2,12 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from jiayuan.api import api
+from jiayuan.places.views import household_home
 
 urlpatterns = [
     path("", include("jiayuan.core.urls")),
     path("accounts/", include("jiayuan.accounts.urls")),
     path("places/", include("jiayuan.places.urls")),
     path("people/", include("jiayuan.people.urls")),
+    path("h/<str:token>/", household_home, name="household_home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

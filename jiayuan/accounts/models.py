@@ -58,7 +58,9 @@ class Assignment(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(level="street", street__isnull=False, compound__isnull=True, building__isnull=True)
-                    | Q(level="neighbourhood", neighbourhood__isnull=False, compound__isnull=True, building__isnull=True)
+                    | Q(
+                        level="neighbourhood", neighbourhood__isnull=False, compound__isnull=True, building__isnull=True
+                    )
                     | Q(level="compound", compound__isnull=False, building__isnull=True)
                     | Q(level="building", building__isnull=False)
                 ),

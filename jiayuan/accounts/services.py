@@ -30,7 +30,9 @@ LINK_SALT = "jiayuan.household-link"
 
 
 @transaction.atomic
-def assignment_grant(*, actor, user: User, role: str, scope: Street | Neighbourhood | Compound | Building) -> Assignment:
+def assignment_grant(
+    *, actor, user: User, role: str, scope: Street | Neighbourhood | Compound | Building
+) -> Assignment:
     """Grant ``role`` over ``scope``. Granting the same thing twice returns the existing row."""
     if role not in Role.values:
         raise ValidationError({"role": ["未知角色"]})

@@ -13,11 +13,12 @@ class RequestContext:
     channel: str = "web"  # web | api | cli | task
 
 
-_current: ContextVar[RequestContext] = ContextVar("jiayuan_request_context", default=RequestContext(channel="cli"))
+_OUTSIDE_REQUEST = RequestContext(channel="cli")
+_current: ContextVar[RequestContext | None] = ContextVar("jiayuan_request_context", default=None)
 
 
 def current() -> RequestContext:
-    return _current.get()
+    return _current.get() or _OUTSIDE_REQUEST
 
 
 def set_current(ctx: RequestContext):

@@ -40,8 +40,13 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.COMMITTEE_HEAD: frozenset(Action.values),
     Role.COMMITTEE_STAFF: frozenset(
         {
-            A.VIEW_COUNTS, A.VIEW_ROSTER, A.CHANGE_RESIDENT, A.REVEAL_PII, A.IMPORT_ROSTER,
-            A.EXPORT_ROSTER, A.MANAGE_HOUSEHOLD_LINKS,
+            A.VIEW_COUNTS,
+            A.VIEW_ROSTER,
+            A.CHANGE_RESIDENT,
+            A.REVEAL_PII,
+            A.IMPORT_ROSTER,
+            A.EXPORT_ROSTER,
+            A.MANAGE_HOUSEHOLD_LINKS,
         }
     ),
     Role.OWNERS_COMMITTEE: frozenset({A.VIEW_COUNTS, A.VIEW_ROSTER}),

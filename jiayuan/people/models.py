@@ -128,7 +128,9 @@ class RosterImport(models.Model):
     the job; ``report`` holds the preview or the result in the shape of the CLI's ``--json``.
     """
 
-    neighbourhood = models.ForeignKey(Neighbourhood, verbose_name=_("居民区"), on_delete=models.PROTECT, related_name="+")
+    neighbourhood = models.ForeignKey(
+        Neighbourhood, verbose_name=_("居民区"), on_delete=models.PROTECT, related_name="+"
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     filename = models.CharField(_("文件名"), max_length=255)
     data = models.BinaryField(_("文件内容"))

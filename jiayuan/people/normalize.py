@@ -10,11 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from stdnum import numdb
 from stdnum.cn import ric
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError as StdnumError
+from stdnum.exceptions import (
+    ValidationError as StdnumError,
+)
 
 from jiayuan.people.choices import Gender, IdType, Presence, Relation, Residency, Tag
 
@@ -44,25 +48,35 @@ def normalize_id_number(value) -> str:
 
 
 def parse_mainland_id(value) -> tuple[str, dt.date, str]:
-    """Validate an 18-digit resident ID (checksum and birth date); return (number, birth date, gender)."""
+    """Validate an 18-digit resident ID (checksum, birth date, region); return (number, birth date, gender).
+
+    Not ``stdnum.cn.ric.validate``: it also requires the region code to have existed in the
+    holder's birth year, but codes are assigned at registration — a resident born in 1950 in
+    what became Baoshan district (310113, created 1988) rightly carries 310113 — so it rejects
+    real IDs. We check that the region code is known at all, in any year.
+    """
     number = normalize_id_number(value)
+    if len(number) != 18:
+        raise ValidationError("身份证号应为18位(当前%(n)d位)", params={"n": len(number)})
+    if not number[:-1].isdigit() or not (number[-1].isdigit() or number[-1] == "X"):
+        raise ValidationError("身份证号只能包含数字和末位X")
+    if number[-1] != ric.calc_check_digit(number):
+        raise ValidationError("身份证号校验位错误,请核对")
     try:
-        number = ric.validate(number)
-    except InvalidLength as exc:
-        raise ValidationError("身份证号应为18位(当前%(n)d位)", params={"n": len(number)}) from exc
-    except InvalidFormat as exc:
-        raise ValidationError("身份证号只能包含数字和末位X") from exc
-    except InvalidChecksum as exc:
-        raise ValidationError("身份证号校验位错误,请核对") from exc
-    except InvalidComponent as exc:
-        raise ValidationError("身份证号中的出生日期无效") from exc
+        birth = ric.get_birth_date(number)
     except StdnumError as exc:
-        raise ValidationError("身份证号无效") from exc
-    birth = ric.get_birth_date(number)
+        raise ValidationError("身份证号中的出生日期无效") from exc
     if birth > timezone.localdate():
         raise ValidationError("身份证号中的出生日期在未来")
+    if not _known_region(number[:6]):
+        raise ValidationError("身份证号前6位地区码无效")
     gender = Gender.MALE if int(number[16]) % 2 else Gender.FEMALE
     return number, birth, gender
+
+
+@lru_cache(maxsize=4096)
+def _known_region(code: str) -> bool:
+    return any("county" in props for _part, props in numdb.get("cn/loc").info(code))
 
 
 def parse_id(id_type: str, value) -> tuple[str, dt.date | None, str | None]:
@@ -76,10 +90,16 @@ def parse_id(id_type: str, value) -> tuple[str, dt.date | None, str | None]:
 
 
 _ID_TYPE_WORDS = {
-    "身份证": IdType.MAINLAND, "居民身份证": IdType.MAINLAND, "二代身份证": IdType.MAINLAND,
-    "港澳通行证": IdType.HK_MACAO, "回乡证": IdType.HK_MACAO, "港澳居民来往内地通行证": IdType.HK_MACAO,
-    "台胞证": IdType.TAIWAN, "台湾居民来往大陆通行证": IdType.TAIWAN,
-    "护照": IdType.PASSPORT, "外国护照": IdType.PASSPORT,
+    "身份证": IdType.MAINLAND,
+    "居民身份证": IdType.MAINLAND,
+    "二代身份证": IdType.MAINLAND,
+    "港澳通行证": IdType.HK_MACAO,
+    "回乡证": IdType.HK_MACAO,
+    "港澳居民来往内地通行证": IdType.HK_MACAO,
+    "台胞证": IdType.TAIWAN,
+    "台湾居民来往大陆通行证": IdType.TAIWAN,
+    "护照": IdType.PASSPORT,
+    "外国护照": IdType.PASSPORT,
 }
 
 
@@ -98,7 +118,6 @@ def parse_id_type(value) -> str:
 # --- Phones ----------------------------------------------------------------------------------
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-_LANDLINE = re.compile(r"(0\d{2,3})(\d{7,8})")
 
 
 def normalize_phone(value) -> str:
@@ -121,9 +140,13 @@ def normalize_phone(value) -> str:
         raise ValidationError("电话号码只能包含数字")
     if _MOBILE.fullmatch(digits):
         return digits
-    m = _LANDLINE.fullmatch(digits)
-    if m:
-        return f"{m.group(1)}-{m.group(2)}"
+    if digits.startswith("0") and 10 <= len(digits) <= 12:
+        # Area codes: 010 and 02x (Beijing, Shanghai 021, Guangzhou 020 …) are three digits,
+        # every other one four (0595 Quanzhou).
+        area_len = 3 if digits[1] in "12" else 4
+        local = digits[area_len:]
+        if 7 <= len(local) <= 8:
+            return f"{digits[:area_len]}-{local}"
     if len(digits) in (7, 8) and digits[0] != "0":
         return digits
     if len(digits) == 11 and digits.startswith("1"):
@@ -216,7 +239,9 @@ def parse_date(value) -> dt.date | None:
     text = _compact(value)
     if not text:
         return None
-    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text) or re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
+    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text) or re.fullmatch(
+        r"(\d{4})(\d{2})(\d{2})", text
+    )
     if not m:
         raise ValidationError("日期格式应为 1980-01-31")
     try:
@@ -239,25 +264,54 @@ def _by_label(choices, words: dict[str, str], value, default: str | None, messag
             return code
     if message:
         raise ValidationError(message, params={"v": text})
-    return default
+    return None
 
 
 _RELATION_WORDS = {
-    "本人": Relation.HEAD, "户主": Relation.HEAD, "妻": Relation.SPOUSE, "夫": Relation.SPOUSE, "配偶": Relation.SPOUSE,
-    "子": Relation.CHILD, "女": Relation.CHILD, "儿": Relation.CHILD, "父": Relation.PARENT, "母": Relation.PARENT,
-    "孙": Relation.GRANDCHILD, "外孙": Relation.GRANDCHILD, "祖": Relation.GRANDPARENT, "爷": Relation.GRANDPARENT,
-    "奶": Relation.GRANDPARENT, "兄": Relation.SIBLING, "弟": Relation.SIBLING, "姐": Relation.SIBLING,
-    "妹": Relation.SIBLING, "媳": Relation.IN_LAW, "婿": Relation.IN_LAW,
+    "本人": Relation.HEAD,
+    "户主": Relation.HEAD,
+    "妻": Relation.SPOUSE,
+    "夫": Relation.SPOUSE,
+    "配偶": Relation.SPOUSE,
+    "子": Relation.CHILD,
+    "女": Relation.CHILD,
+    "儿": Relation.CHILD,
+    "父": Relation.PARENT,
+    "母": Relation.PARENT,
+    "孙": Relation.GRANDCHILD,
+    "外孙": Relation.GRANDCHILD,
+    "祖": Relation.GRANDPARENT,
+    "爷": Relation.GRANDPARENT,
+    "奶": Relation.GRANDPARENT,
+    "兄": Relation.SIBLING,
+    "弟": Relation.SIBLING,
+    "姐": Relation.SIBLING,
+    "妹": Relation.SIBLING,
+    "媳": Relation.IN_LAW,
+    "婿": Relation.IN_LAW,
 }
 _RESIDENCY_WORDS = {
-    "业主": Residency.OWNER, "产权": Residency.OWNER, "房东": Residency.OWNER, "户籍": Residency.OWNER,
-    "租": Residency.TENANT, "承租": Residency.TENANT, "来沪": Residency.TENANT,
-    "家属": Residency.FAMILY, "家庭成员": Residency.FAMILY, "亲属": Residency.FAMILY,
+    "业主": Residency.OWNER,
+    "产权": Residency.OWNER,
+    "房东": Residency.OWNER,
+    "户籍": Residency.OWNER,
+    "租": Residency.TENANT,
+    "承租": Residency.TENANT,
+    "来沪": Residency.TENANT,
+    "家属": Residency.FAMILY,
+    "家庭成员": Residency.FAMILY,
+    "亲属": Residency.FAMILY,
 }
 _PRESENCE_WORDS = {
-    "在住": Presence.PRESENT, "在家": Presence.PRESENT, "外出": Presence.AWAY, "未返": Presence.NOT_RETURNED,
-    "迁出": Presence.MOVED_OUT, "搬离": Presence.MOVED_OUT, "住院": Presence.HOSPITALISED,
-    "集中隔离": Presence.CENTRAL_QUARANTINE, "隔离点": Presence.CENTRAL_QUARANTINE,
+    "在住": Presence.PRESENT,
+    "在家": Presence.PRESENT,
+    "外出": Presence.AWAY,
+    "未返": Presence.NOT_RETURNED,
+    "迁出": Presence.MOVED_OUT,
+    "搬离": Presence.MOVED_OUT,
+    "住院": Presence.HOSPITALISED,
+    "集中隔离": Presence.CENTRAL_QUARANTINE,
+    "隔离点": Presence.CENTRAL_QUARANTINE,
 }
 
 

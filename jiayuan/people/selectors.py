@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 
 from jiayuan.core import crypto
@@ -59,10 +62,8 @@ def _search_q(text: str) -> Q:
         building, _sep, room = compact.partition("-")
         q |= Q(household__building__number=building.upper(), household__room=room.upper())
     if len(compact) >= 7:
-        try:
+        with contextlib.suppress(ValidationError):  # not a phone: the other alternatives still apply
             q |= Q(phone_hash=crypto.keyed_hash(normalize.normalize_phone(compact)))
-        except Exception:  # noqa: S110 - not a phone: the other alternatives still apply
-            pass
         q |= Q(id_number_hash=crypto.keyed_hash(normalize.normalize_id_number(compact)))
     return q
 
@@ -72,9 +73,14 @@ def resident_get(*, user, resident_id: int, action: str = Action.VIEW_ROSTER) ->
     return get_scoped_or_404(_base(), user, action, pk=resident_id)
 
 
-def resident_counts(*, user) -> dict:
-    """Totals for the home page: residents by presence and by tag, households, buildings."""
+def resident_counts(*, user, neighbourhood_id: int | None = None) -> dict:
+    """Totals for the home page: residents by presence and by tag, and households.
+
+    Aggregates only: street officers, who may not read names, see these.
+    """
     qs = restrict(Resident.objects.all(), user, Action.VIEW_COUNTS)
+    if neighbourhood_id is not None:
+        qs = qs.filter(neighbourhood_id=neighbourhood_id)
     by_presence = dict(qs.values_list("presence").annotate(n=Count("id")).order_by())
     tag_counts = dict(
         ResidentTag.objects.filter(resident__in=qs.values("id")).values_list("tag").annotate(n=Count("id")).order_by()

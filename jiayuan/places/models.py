@@ -34,9 +34,7 @@ class Neighbourhood(models.Model):
     """A neighbourhood (居民区), governed by one residents' committee."""
 
     street = models.ForeignKey(Street, verbose_name=_("街道"), on_delete=models.PROTECT, related_name="neighbourhoods")
-    code = models.CharField(
-        _("编码"), max_length=32, unique=True, error_messages={"unique": _("该居民区编码已存在")}
-    )
+    code = models.CharField(_("编码"), max_length=32, unique=True, error_messages={"unique": _("该居民区编码已存在")})
     name = models.CharField(_("名称"), max_length=100)
     is_demo = models.BooleanField(_("演示数据"), default=False)
 

@@ -9,7 +9,14 @@ from jiayuan.core.audit import audit_record
 from jiayuan.people import normalize
 from jiayuan.places.models import Building, Compound, Household, Neighbourhood, Street
 
-__all__ = ["building_create", "compound_create", "household_create", "neighbourhood_create", "street_create"]
+__all__ = [
+    "building_create",
+    "compound_create",
+    "household_create",
+    "household_get_or_create",
+    "neighbourhood_create",
+    "street_create",
+]
 
 
 @transaction.atomic
@@ -23,7 +30,9 @@ def street_create(*, actor, code: str, name: str) -> Street:
 
 @transaction.atomic
 def neighbourhood_create(*, actor, street: Street, code: str, name: str, is_demo: bool = False) -> Neighbourhood:
-    nb = Neighbourhood(street=street, code=normalize.clean_text(code).upper(), name=normalize.clean_text(name), is_demo=is_demo)
+    nb = Neighbourhood(
+        street=street, code=normalize.clean_text(code).upper(), name=normalize.clean_text(name), is_demo=is_demo
+    )
     nb.full_clean()
     nb.save()
     audit_record(actor=actor, action="neighbourhood.create", obj=nb, neighbourhood_id=nb.pk)
@@ -82,3 +91,10 @@ def household_create(*, actor, building: Building, room: str, unit: str = "", no
     household.save()
     audit_record(actor=actor, action="household.create", obj=household)
     return household
+
+
+def household_get_or_create(*, actor, building: Building, unit: str, room: str) -> Household:
+    """The household at ``unit``/``room`` of ``building``, registering it if it is new."""
+    unit_clean, room_clean = normalize.parse_unit(unit), normalize.parse_room(room)
+    existing = Household.objects.filter(building=building, unit=unit_clean, room=room_clean).first()
+    return existing or household_create(actor=actor, building=building, unit=unit_clean, room=room_clean)

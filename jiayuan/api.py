@@ -1,0 +1,20 @@
+"""API v1: ``/api/v1/``, OpenAPI at ``/api/v1/openapi.json``, docs at ``/api/v1/docs``."""
+
+from ninja import NinjaAPI
+
+from jiayuan.core.api import API_AUTH, install_error_handlers
+from jiayuan.people.api import router as people_router
+from jiayuan.places.api import router as places_router
+
+api = NinjaAPI(
+    title="Jiayuan API",
+    version="1",
+    description=(
+        "家园 — 社区防疫与生活保障 API。认证: `Authorization: Bearer <token>` (`jiayuan create-token USERNAME`)."
+    ),
+    auth=API_AUTH,
+    urls_namespace="api-v1",
+)
+install_error_handlers(api)
+api.add_router("/", places_router)
+api.add_router("/", people_router)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+
+from jiayuan.core.pagination import paginate
+from jiayuan.core.permissions import Action
+from jiayuan.core.scoping import can
+from jiayuan.core.selectors import audit_event_list
+from jiayuan.people.selectors import resident_counts
+from jiayuan.places.selectors import neighbourhood_list
+
+
+@login_required
+def home(request):
+    """Counts for everyone with a scope; per-neighbourhood rows for street officers."""
+    counts = resident_counts(user=request.user)
+    neighbourhoods = neighbourhood_list(user=request.user)
+    rows = []
+    if neighbourhoods.count() > 1 or not can(request.user, Action.VIEW_ROSTER):
+        rows = [
+            {"neighbourhood": nb, "counts": resident_counts(user=request.user, neighbourhood_id=nb.pk)}
+            for nb in neighbourhoods[:200]
+        ]
+    return render(
+        request,
+        "core/home.html",
+        {"counts": counts, "rows": rows, "has_scope": can(request.user, Action.VIEW_COUNTS)},
+    )
+
+
+@login_required
+def audit_log(request):
+    if not can(request.user, Action.VIEW_AUDIT):
+        raise Http404
+    events = audit_event_list(user=request.user, action_prefix=request.GET.get("action", "").strip())
+    return render(
+        request, "core/audit.html", {"page": paginate(request, events), "action": request.GET.get("action", "")}
+    )

@@ -1,0 +1,143 @@
+"""What people type, and what we make of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jiayuan.people import normalize
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("13812345678", "13812345678"),
+        ("+86 138-1234-5678", "13812345678"),
+        ("0086 13812345678", "13812345678"),
+        ("１３８１２３４５６７８", "13812345678"),  # full-width digits
+        ("138 1234 5678", "13812345678"),
+        ("(021)64001234", "021-64001234"),
+        ("021-6400 1234", "021-64001234"),
+        ("02164001234", "021-64001234"),
+        ("0595-22881234", "0595-22881234"),
+        ("64001234", "64001234"),
+        ("", ""),
+    ],
+)
+def test_normalize_phone(raw, clean):
+    assert normalize.normalize_phone(raw) == clean
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("12345", "位数不对"),
+        ("12812345678", "号段无效"),
+        ("138abc45678", "只能包含数字"),
+        ("1381234567899", "位数不对"),
+    ],
+)
+def test_bad_phones_get_a_chinese_reason(raw, message):
+    with pytest.raises(ValidationError) as exc:
+        normalize.normalize_phone(raw)
+    assert message in exc.value.messages[0]
+
+
+@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.sampled_from(["", "+86", "0086", "+86 "]))
+def test_any_mobile_survives_prefixes_and_separators(number, prefix):
+    spaced = f"{number[:3]}-{number[3:7]} {number[7:]}"
+    assert normalize.normalize_phone(prefix + spaced) == number
+
+
+def test_mainland_id_lowercase_x_and_full_width_are_accepted():
+    number, birth, gender = normalize.parse_mainland_id(" ３１０１１３１９８５０６１５００２x ")
+    assert number == "31011319850615002X"
+    assert birth == dt.date(1985, 6, 15)
+    assert gender == "F"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("31011319800101001", "应为18位"),
+        ("310113198001010012", "校验位错误"),
+        ("310113198013010010", "出生日期无效"),
+        ("31011319800101001A", "只能包含数字"),
+        ("3101131980O1010013", "只能包含数字"),
+        ("99011319800101001X", "地区码无效"),
+    ],
+)
+def test_bad_mainland_ids_get_a_chinese_reason(raw, message):
+    with pytest.raises(ValidationError) as exc:
+        normalize.parse_mainland_id(raw)
+    assert message in exc.value.messages[0]
+
+
+def test_id_with_birth_date_in_the_future_is_refused():
+    from stdnum.cn import ric
+
+    year = dt.date.today().year + 1
+    base = f"310113{year}0101001"
+    with pytest.raises(ValidationError) as exc:
+        normalize.parse_mainland_id(base + ric.calc_check_digit(base))
+    assert "未来" in exc.value.messages[0] or "无效" in exc.value.messages[0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "number"), [("3号楼", "3"), ("3幢", "3"), ("３栋", "3"), ("12", "12"), ("第5幢", "5"), (12.0, "12")]
+)
+def test_building_numbers(raw, number):
+    assert normalize.parse_building_number(raw) == number
+
+
+@pytest.mark.parametrize(("raw", "room"), [("301室", "301"), (301.0, "301"), (" 1203 ", "1203"), ("1-301", "1-301")])
+def test_rooms(raw, room):
+    assert normalize.parse_room(raw) == room
+
+
+def test_missing_room_and_building_are_errors():
+    with pytest.raises(ValidationError, match="缺少室号"):
+        normalize.parse_room("  ")
+    with pytest.raises(ValidationError, match="缺少楼号"):
+        normalize.parse_building_number(None)
+
+
+@pytest.mark.parametrize(("room", "floor"), [("301", 3), ("1203", 12), ("1-502", 5), ("A1", None), ("12", None)])
+def test_floor_of_room(room, floor):
+    assert normalize.floor_of_room(room) == floor
+
+
+def test_tags_from_chinese_words():
+    assert normalize.parse_tags("独居老人、党员, 无智能手机") == ["elderly_alone", "party_member", "no_smartphone"]
+    with pytest.raises(ValidationError, match="未知标签"):
+        normalize.parse_tags("外星人")
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("1980-01-31", dt.date(1980, 1, 31)),
+        ("1980/1/3", dt.date(1980, 1, 3)),
+        ("1980年1月3日", dt.date(1980, 1, 3)),
+        ("19800103", dt.date(1980, 1, 3)),
+        ("", None),
+    ],
+)
+def test_dates(raw, value):
+    assert normalize.parse_date(raw) == value
+
+
+def test_impossible_date_is_an_error():
+    with pytest.raises(ValidationError, match="日期不存在"):
+        normalize.parse_date("1980-02-30")
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"), [("业主", "owner"), ("租户", "tenant"), ("租客", "tenant"), ("家属", "family"), ("", "owner")]
+)
+def test_residency(raw, code):
+    assert normalize.parse_residency(raw) == code

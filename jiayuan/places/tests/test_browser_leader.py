@@ -1,0 +1,68 @@
+"""In Chromium: a building leader logs in, opens their building, sees its residents and not
+another building's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from jiayuan.core.browser import launch
+from jiayuan.core.permissions import Role
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+
+
+@pytest.fixture
+def browser_page():
+    with sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")  # a phone
+        page = context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+@pytest.mark.browser
+def test_building_leader_sees_own_building_only(
+    live_server, browser_page, building, building2, household, household2, make_resident, make_user
+):
+    make_resident(household, name="周建国", phone="13900001111", tags=["elderly_alone"])
+    make_resident(household2, name="吴别人")
+    make_user(Role.BUILDING_LEADER, building, username="leader", password="leader-pass-1")
+    page = browser_page
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("用户名").fill("leader")
+    page.get_by_label("密码").fill("leader-pass-1")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="你好, leader")).to_be_visible()
+
+    page.get_by_role("link", name="楼栋", exact=True).click()
+    page.get_by_role("link", name="泰和苑").click()
+    tiles = page.locator("a.tile")
+    expect(tiles).to_have_count(1)
+    expect(tiles.first).to_contain_text("1号楼")
+    tiles.first.click()
+
+    table = page.locator("#households")
+    expect(table).to_contain_text("周建国")
+    expect(table).to_contain_text("独居老人")
+    expect(table).not_to_contain_text("吴别人")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "leader-building.png"), full_page=True)
+
+    # The other building is not there for this leader: same answer as a building that doesn't exist.
+    response = page.goto(f"{live_server.url}/places/buildings/{building2.pk}/")
+    assert response.status == 404
+
+    # Resident detail: phone masked.
+    page.goto(f"{live_server.url}/places/buildings/{building.pk}/")
+    page.get_by_role("link", name="周建国").click()
+    expect(page.locator("#phone")).to_have_text("139****1111")
+    page.get_by_role("button", name="查看").nth(0).click()
+    expect(page.locator(".revealed")).to_have_text("13900001111")

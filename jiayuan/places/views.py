@@ -1,0 +1,128 @@
+"""Drill-down pages: compounds ▸ buildings ▸ households ▸ residents, and household links."""
+
+from __future__ import annotations
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from jiayuan.accounts import services as account_services
+from jiayuan.accounts.models import HouseholdLink
+from jiayuan.core.audit import audit_record
+from jiayuan.core.permissions import Action
+from jiayuan.core.scoping import can, get_scoped_or_404
+from jiayuan.places import selectors
+
+
+@login_required
+def compound_list(request):
+    compounds = selectors.compound_list(user=request.user, action=Action.VIEW_ROSTER)
+    return render(request, "places/compound_list.html", {"compounds": compounds})
+
+
+@login_required
+def compound_detail(request, compound_id: int):
+    compound = selectors.compound_get(user=request.user, compound_id=compound_id, action=Action.VIEW_ROSTER)
+    buildings = selectors.building_list(user=request.user, compound_id=compound.pk, action=Action.VIEW_ROSTER)
+    return render(request, "places/compound_detail.html", {"compound": compound, "buildings": buildings})
+
+
+@login_required
+def building_detail(request, building_id: int):
+    building = selectors.building_get(user=request.user, building_id=building_id, action=Action.VIEW_ROSTER)
+    households = selectors.household_list(user=request.user, building_id=building.pk)
+    return render(request, "places/building_detail.html", {"building": building, "households": households})
+
+
+@login_required
+def household_detail(request, household_id: int):
+    household = selectors.household_get(user=request.user, household_id=household_id)
+    residents = household.residents.prefetch_related("tag_rows").order_by("id")
+    manage = can(request.user, Action.MANAGE_HOUSEHOLD_LINKS, household)
+    link = household.access_links.filter(revoked_at__isnull=True).first() if manage else None
+    return render(
+        request,
+        "places/household_detail.html",
+        {
+            "household": household,
+            "residents": residents,
+            "link": link,
+            "can_manage_links": manage,
+            "can_change": can(request.user, Action.CHANGE_RESIDENT, household),
+        },
+    )
+
+
+def _household_for_links(request, household_id: int):
+    return get_scoped_or_404(selectors.household_base(), request.user, Action.MANAGE_HOUSEHOLD_LINKS, pk=household_id)
+
+
+@login_required
+@require_POST
+def household_link_issue(request, household_id: int):
+    household = _household_for_links(request, household_id)
+    account_services.household_link_issue(actor=request.user, household=household)
+    messages.success(request, _("已生成新的住户链接, 旧链接(如有)已失效。"))
+    return redirect("places:household_link_card", household_id=household.pk)
+
+
+@login_required
+@require_POST
+def household_link_revoke(request, household_id: int):
+    household = _household_for_links(request, household_id)
+    link = household.access_links.filter(revoked_at__isnull=True).first()
+    if link is None:
+        raise Http404
+    try:
+        account_services.household_link_revoke(actor=request.user, link=link)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("住户链接已吊销, 扫描旧二维码将无法使用。"))
+    return redirect("places:household", household_id=household.pk)
+
+
+def _link_url(request, link: HouseholdLink) -> str:
+    return request.build_absolute_uri(reverse("household_home", args=[account_services.household_link_token(link)]))
+
+
+@login_required
+def household_link_card(request, household_id: int):
+    """A printable card with the QR code, for residents without a phone or to post on the door."""
+    household = _household_for_links(request, household_id)
+    link = household.access_links.filter(revoked_at__isnull=True).first()
+    if link is None:
+        messages.info(request, _("该住户还没有有效链接, 请先生成。"))
+        return redirect("places:household", household_id=household.pk)
+    url = _link_url(request, link)
+    audit_record(actor=request.user, action="household_link.print", obj=link, object_repr=str(household))
+    qr_svg = segno.make(url, error="m").svg_inline(scale=6, dark="#000", light="#fff")
+    return render(request, "places/household_link_card.html", {"household": household, "url": url, "qr_svg": qr_svg})
+
+
+@login_required
+def household_link_qr(request, household_id: int):
+    """The QR code alone as SVG (for bulk printing templates)."""
+    household = _household_for_links(request, household_id)
+    link = household.access_links.filter(revoked_at__isnull=True).first()
+    if link is None:
+        raise Http404
+    audit_record(actor=request.user, action="household_link.print", obj=link, object_repr=str(household))
+    qr = segno.make(_link_url(request, link), error="m")
+    return HttpResponse(qr.svg_inline(scale=8), content_type="image/svg+xml")
+
+
+def household_home(request, token: str):
+    """What a household sees when it scans its QR code: no account needed."""
+    link = account_services.household_link_resolve(token)
+    if link is None:
+        return render(request, "places/household_link_invalid.html", status=404)
+    household = link.household
+    residents = household.residents.order_by("id")
+    return render(request, "places/household_home.html", {"household": household, "residents": residents})
