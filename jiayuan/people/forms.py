@@ -63,9 +63,14 @@ class ImportUploadForm(forms.Form):
     def __init__(self, *args, neighbourhoods, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["neighbourhood"].queryset = neighbourhoods
-        if neighbourhoods.count() == 1:
-            self.fields["neighbourhood"].initial = neighbourhoods.first()
+        self._only = neighbourhoods.first() if neighbourhoods.count() == 1 else None
+        if self._only is not None:
+            # One neighbourhood in scope (the usual case): nothing to choose.
+            self.fields["neighbourhood"].required = False
             self.fields["neighbourhood"].widget = forms.HiddenInput()
+
+    def clean_neighbourhood(self):
+        return self.cleaned_data.get("neighbourhood") or self._only
 
     def clean_file(self):
         from django.conf import settings
