@@ -8,7 +8,7 @@ from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can
 from jiayuan.core.selectors import audit_event_list
-from jiayuan.people.selectors import resident_counts
+from jiayuan.people.selectors import resident_counts, resident_counts_by_neighbourhood
 from jiayuan.places.selectors import neighbourhood_list
 
 
@@ -19,10 +19,9 @@ def home(request):
     neighbourhoods = neighbourhood_list(user=request.user)
     rows = []
     if neighbourhoods.count() > 1 or not can(request.user, Action.VIEW_ROSTER):
-        rows = [
-            {"neighbourhood": nb, "counts": resident_counts(user=request.user, neighbourhood_id=nb.pk)}
-            for nb in neighbourhoods[:200]
-        ]
+        by_nb = resident_counts_by_neighbourhood(user=request.user)
+        empty = {"residents": 0, "households": 0, "presence": [(label, 0) for label, _n in counts["presence"]]}
+        rows = [{"neighbourhood": nb, "counts": by_nb.get(nb.pk, empty)} for nb in neighbourhoods[:500]]
     return render(
         request,
         "core/home.html",

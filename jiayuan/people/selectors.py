@@ -14,7 +14,7 @@ from jiayuan.people import normalize
 from jiayuan.people.choices import Presence, Tag
 from jiayuan.people.models import Resident, ResidentTag
 
-__all__ = ["resident_counts", "resident_get", "resident_list"]
+__all__ = ["resident_counts", "resident_counts_by_neighbourhood", "resident_get", "resident_list"]
 
 
 def _base() -> QuerySet[Resident]:
@@ -73,14 +73,12 @@ def resident_get(*, user, resident_id: int, action: str = Action.VIEW_ROSTER) ->
     return get_scoped_or_404(_base(), user, action, pk=resident_id)
 
 
-def resident_counts(*, user, neighbourhood_id: int | None = None) -> dict:
+def resident_counts(*, user) -> dict:
     """Totals for the home page: residents by presence and by tag, and households.
 
     Aggregates only: street officers, who may not read names, see these.
     """
     qs = restrict(Resident.objects.all(), user, Action.VIEW_COUNTS)
-    if neighbourhood_id is not None:
-        qs = qs.filter(neighbourhood_id=neighbourhood_id)
     by_presence = dict(qs.values_list("presence").annotate(n=Count("id")).order_by())
     tag_counts = dict(
         ResidentTag.objects.filter(resident__in=qs.values("id")).values_list("tag").annotate(n=Count("id")).order_by()
@@ -91,3 +89,24 @@ def resident_counts(*, user, neighbourhood_id: int | None = None) -> dict:
         "presence": [(str(label), by_presence.get(code, 0)) for code, label in Presence.choices],
         "tags": [(code, str(label), tag_counts.get(code, 0)) for code, label in Tag.choices],
     }
+
+
+def resident_counts_by_neighbourhood(*, user) -> dict[int, dict]:
+    """Per-neighbourhood residents, households and presence counts, in two grouped queries."""
+    qs = restrict(Resident.objects.all(), user, Action.VIEW_COUNTS)
+    result: dict[int, dict] = {}
+    for nb_id, presence, n in qs.values_list("neighbourhood_id", "presence").annotate(n=Count("id")).order_by():
+        row = result.setdefault(nb_id, {"residents": 0, "households": 0, "by_presence": {}})
+        row["residents"] += n
+        row["by_presence"][presence] = n
+    households = (
+        qs.exclude(household=None)
+        .values_list("neighbourhood_id")
+        .annotate(n=Count("household_id", distinct=True))
+        .order_by()
+    )
+    for nb_id, n in households:
+        result[nb_id]["households"] = n
+    for row in result.values():
+        row["presence"] = [(str(label), row["by_presence"].get(code, 0)) for code, label in Presence.choices]
+    return result

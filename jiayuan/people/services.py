@@ -26,6 +26,7 @@ __all__ = [
     "REVEALABLE_FIELDS",
     "resident_apply_identity",
     "resident_create",
+    "resident_delete",
     "resident_reveal",
     "resident_set_tags",
     "resident_update",
@@ -219,3 +220,22 @@ def resident_reveal(*, actor, resident: Resident, field: str) -> str:
         raise ValidationError({"field": ["只能查看证件号码或电话"]})
     audit_record(actor=actor, action="resident.reveal", obj=resident, changes={"field": field})
     return getattr(resident, field)
+
+
+@transaction.atomic
+def resident_delete(*, actor, resident: Resident, reason: str) -> None:
+    """Remove a resident registered by mistake (a duplicate, a wrong person).
+
+    Someone who moved away is not deleted: set their presence to 迁出 instead, so the history
+    of tests, quarantines and deliveries that will refer to them stays intact.
+    """
+    reason = normalize.clean_text(reason)
+    if not reason:
+        raise ValidationError({"reason": ["请填写删除原因"]})
+    audit_record(
+        actor=actor,
+        action="resident.delete",
+        obj=resident,
+        changes={"reason": reason[:200], "household": resident.household_id},
+    )
+    resident.delete()

@@ -272,3 +272,22 @@ def export(request):
     kind = "unmasked" if unmasked else "masked"
     response["Content-Disposition"] = f'attachment; filename="roster-{kind}-{stamp}.xlsx"'
     return response
+
+
+@login_required
+def resident_delete(request, resident_id: int):
+    resident = selectors.resident_get(user=request.user, resident_id=resident_id, action=Action.CHANGE_RESIDENT)
+    error = ""
+    if request.method == "POST":
+        try:
+            services.resident_delete(actor=request.user, resident=resident, reason=request.POST.get("reason", ""))
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("已删除 %(name)s 的登记") % {"name": resident.name})
+            if resident.household_id:
+                return redirect("places:household", household_id=resident.household_id)
+            return redirect("people:list")
+    return render(
+        request, "people/resident_delete.html", {"resident": resident, "error": error}, status=400 if error else 200
+    )

@@ -230,3 +230,45 @@ def test_anonymous_is_sent_to_login(client, resident):
     response = client.get(f"/people/{resident.pk}/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+def test_delete_needs_a_reason_and_is_audited(client, staff, resident):
+    client.force_login(staff)
+    response = client.post(f"/people/{resident.pk}/delete/", {"reason": "  "})
+    assert response.status_code == 400
+    assert "请填写删除原因" in response.content.decode()
+    assert Resident.objects.filter(pk=resident.pk).exists()
+    response = client.post(f"/people/{resident.pk}/delete/", {"reason": "重复登记"})
+    assert response.status_code == 302
+    assert not Resident.objects.filter(pk=resident.pk).exists()
+    event = AuditEvent.objects.get(action="resident.delete")
+    assert event.changes["reason"] == "重复登记" and event.object_id == str(resident.pk)
+
+
+@pytest.mark.django_db
+def test_volunteer_cannot_delete(client, make_user, building, resident):
+    client.force_login(make_user(Role.VOLUNTEER, building))
+    assert client.post(f"/people/{resident.pk}/delete/", {"reason": "x"}).status_code == 404
+    assert Resident.objects.filter(pk=resident.pk).exists()
+
+
+@pytest.mark.django_db
+def test_street_home_counts_use_constant_queries(
+    client,
+    make_user,
+    street,
+    neighbourhood,
+    other_neighbourhood,
+    household,
+    make_resident,
+    django_assert_max_num_queries,
+):
+    for i in range(5):
+        make_resident(household, name=f"人{i}")
+    client.force_login(make_user(Role.STREET_OFFICER, street))
+    with django_assert_max_num_queries(14):
+        response = client.get("/")
+    rows = {r["neighbourhood"].code: r["counts"] for r in response.context["rows"]}
+    assert rows["T1"]["residents"] == 5 and rows["T1"]["households"] == 1
+    assert rows["T2"]["residents"] == 0
