@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from jiayuan.accounts.models import Assignment, User
 from jiayuan.core.permissions import Role
 from jiayuan.people import services as people_services
 from jiayuan.places import services as places_services
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made there are still
+# synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)

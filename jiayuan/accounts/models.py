@@ -67,11 +67,16 @@ class Assignment(models.Model):
                 name="assignment_scope_matches_level",
                 violation_error_message=_("授权范围与级别不一致"),
             ),
-            models.UniqueConstraint(
-                fields=["user", "role", "level", "street", "neighbourhood", "compound", "building"],
-                name="assignment_unique",
-                nulls_distinct=False,
-                violation_error_message=_("该用户已有此授权"),
+            # One per level: a plain unique over the nullable scope columns would let duplicates
+            # through (NULLs are distinct), and SQLite ignores nulls_distinct=False.
+            *(
+                models.UniqueConstraint(
+                    fields=["user", "role", level],
+                    condition=Q(level=level),
+                    name=f"assignment_unique_{level}",
+                    violation_error_message=_("该用户已有此授权"),
+                )
+                for level in ("street", "neighbourhood", "compound", "building")
             ),
         ]
 

@@ -33,7 +33,7 @@ LINK_SALT = "jiayuan.household-link"
 def assignment_grant(
     *, actor, user: User, role: str, scope: Street | Neighbourhood | Compound | Building
 ) -> Assignment:
-    """Grant ``role`` over ``scope``. Granting the same thing twice returns the existing row."""
+    """Grant ``role`` over ``scope``. Granting it again returns the existing row (reactivated if it was not)."""
     if role not in Role.values:
         raise ValidationError({"role": ["未知角色"]})
     level = _LEVEL_OF.get(type(scope))
@@ -47,6 +47,10 @@ def assignment_grant(
         **{level: scope},
         defaults={"neighbourhood_id": neighbourhood_id} if level in ("compound", "building") else {},
     )
+    if not created and not assignment.active:
+        assignment.active = True
+        assignment.save(update_fields=["active"])
+        created = True  # audited as a grant below
     if created:
         audit_record(
             actor=actor,
