@@ -20,6 +20,7 @@ __all__ = [
     "api_token_create",
     "assignment_grant",
     "household_link_issue",
+    "household_link_print",
     "household_link_resolve",
     "household_link_revoke",
     "household_link_token",
@@ -126,6 +127,15 @@ def household_link_revoke(*, actor, link: HouseholdLink) -> HouseholdLink:
         raise ValidationError("该链接已经吊销")
     _revoke(actor=actor, link=link)
     return link
+
+
+@transaction.atomic
+def household_link_print(*, actor, household: Household) -> str:
+    """The live link's token for printing as a QR code; printing hands out a credential, so it
+    is audited. Raises ``HouseholdLink.DoesNotExist`` when the household has no live link."""
+    link = HouseholdLink.objects.get(household=household, revoked_at__isnull=True)
+    audit_record(actor=actor, action="household_link.print", obj=link, object_repr=str(household))
+    return household_link_token(link)
 
 
 def household_link_resolve(token: str) -> HouseholdLink | None:

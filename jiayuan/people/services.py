@@ -28,6 +28,7 @@ __all__ = [
     "resident_create",
     "resident_delete",
     "resident_reveal",
+    "resident_save_at_address",
     "resident_set_tags",
     "resident_update",
 ]
@@ -239,3 +240,17 @@ def resident_delete(*, actor, resident: Resident, reason: str) -> None:
         changes={"reason": reason[:200], "household": resident.household_id},
     )
     resident.delete()
+
+
+@transaction.atomic
+def resident_save_at_address(
+    *, actor, resident: Resident | None, building, unit: str, room: str, **fields: Any
+) -> Resident:
+    """Create (``resident=None``) or update a resident living at ``building``/``unit``/``room``,
+    registering the household if the room is new. What the resident form submits."""
+    from jiayuan.places.services import household_get_or_create
+
+    household = household_get_or_create(actor=actor, building=building, unit=unit, room=room)
+    if resident is None:
+        return resident_create(actor=actor, neighbourhood_id=household.neighbourhood_id, household=household, **fields)
+    return resident_update(actor=actor, resident=resident, household=household, **fields)

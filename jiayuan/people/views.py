@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,7 +20,6 @@ from jiayuan.people.forms import ImportUploadForm, ResidentForm
 from jiayuan.people.models import RosterImport
 from jiayuan.places import selectors as place_selectors
 from jiayuan.places.models import Building, Neighbourhood
-from jiayuan.places.services import household_get_or_create
 
 
 def _int_or_none(value) -> int | None:
@@ -117,15 +115,9 @@ def _save_resident(request, form: ResidentForm, resident=None):
         for key in ("id_number", "phone"):
             if not fields[key]:
                 fields.pop(key)
-    with transaction.atomic():
-        household = household_get_or_create(
-            actor=request.user, building=data["building"], unit=data["unit"], room=data["room"]
-        )
-        if resident is None:
-            return services.resident_create(
-                actor=request.user, neighbourhood_id=household.neighbourhood_id, household=household, **fields
-            )
-        return services.resident_update(actor=request.user, resident=resident, household=household, **fields)
+    return services.resident_save_at_address(
+        actor=request.user, resident=resident, building=data["building"], unit=data["unit"], room=data["room"], **fields
+    )
 
 
 @login_required

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 
 from jiayuan.accounts import services as account_services
 from jiayuan.accounts.models import HouseholdLink
-from jiayuan.core.audit import audit_record
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, get_scoped_or_404
 from jiayuan.places import selectors
@@ -88,20 +87,20 @@ def household_link_revoke(request, household_id: int):
     return redirect("places:household", household_id=household.pk)
 
 
-def _link_url(request, link: HouseholdLink) -> str:
-    return request.build_absolute_uri(reverse("household_home", args=[account_services.household_link_token(link)]))
+def _link_url(request, token: str) -> str:
+    return request.build_absolute_uri(reverse("household_home", args=[token]))
 
 
 @login_required
 def household_link_card(request, household_id: int):
     """A printable card with the QR code, for residents without a phone or to post on the door."""
     household = _household_for_links(request, household_id)
-    link = household.access_links.filter(revoked_at__isnull=True).first()
-    if link is None:
+    try:
+        token = account_services.household_link_print(actor=request.user, household=household)
+    except HouseholdLink.DoesNotExist:
         messages.info(request, _("该住户还没有有效链接, 请先生成。"))
         return redirect("places:household", household_id=household.pk)
-    url = _link_url(request, link)
-    audit_record(actor=request.user, action="household_link.print", obj=link, object_repr=str(household))
+    url = _link_url(request, token)
     qr_svg = segno.make(url, error="m").svg_inline(scale=6, dark="#000", light="#fff")
     return render(request, "places/household_link_card.html", {"household": household, "url": url, "qr_svg": qr_svg})
 
@@ -110,11 +109,11 @@ def household_link_card(request, household_id: int):
 def household_link_qr(request, household_id: int):
     """The QR code alone as SVG (for bulk printing templates)."""
     household = _household_for_links(request, household_id)
-    link = household.access_links.filter(revoked_at__isnull=True).first()
-    if link is None:
-        raise Http404
-    audit_record(actor=request.user, action="household_link.print", obj=link, object_repr=str(household))
-    qr = segno.make(_link_url(request, link), error="m")
+    try:
+        token = account_services.household_link_print(actor=request.user, household=household)
+    except HouseholdLink.DoesNotExist as exc:
+        raise Http404 from exc
+    qr = segno.make(_link_url(request, token), error="m")
     return HttpResponse(qr.svg_inline(scale=8), content_type="image/svg+xml")
 
 
