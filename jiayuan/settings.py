@@ -165,4 +165,7 @@ LOGGING = {
 }
 
 JIAYUAN_PAGE_SIZE = 50
+# The address residents' phones reach the app at (e.g. http://192.168.1.20:8000): household QR
+# codes are printed with it. Empty: the address the page was opened with.
+JIAYUAN_PUBLIC_URL = os.environ.get("JIAYUAN_PUBLIC_URL", "").rstrip("/")
 JIAYUAN_SITE_NAME = _("家园")

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from jiayuan.accounts.models import ApiToken, Assignment, HouseholdLink, User
+from jiayuan.core.audit import audit_record
 
 
 class AssignmentInline(admin.TabularInline):
@@ -15,6 +16,30 @@ class UserAdmin(BaseUserAdmin):
     inlines = [AssignmentInline]
     fieldsets = (*BaseUserAdmin.fieldsets, (None, {"fields": ("display_name",)}))
     list_display = ("username", "display_name", "is_active", "is_superuser", "last_login")
+
+    def save_formset(self, request, form, formset, change):
+        """Role assignments edited here are audited like those granted through the service."""
+        super().save_formset(request, form, formset, change)
+        if formset.model is not Assignment:
+            return
+        for obj in formset.new_objects:
+            self._audit(request, "assignment.grant", obj)
+        for obj, fields in formset.changed_objects:
+            self._audit(request, "assignment.update", obj, {"fields": fields})
+        for obj in formset.deleted_objects:
+            self._audit(request, "assignment.revoke", obj)
+
+    @staticmethod
+    def _audit(request, action: str, obj: Assignment, changes: dict | None = None) -> None:
+        audit_record(
+            actor=request.user,
+            action=action,
+            object_type="accounts.assignment",
+            object_id=obj.pk or "",
+            object_repr=f"{obj.user.username} {obj.role} {obj.level}:{obj.target_id}",
+            neighbourhood_id=obj.neighbourhood_id,
+            changes=changes,
+        )
 
 
 @admin.register(ApiToken)

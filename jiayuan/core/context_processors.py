@@ -14,6 +14,8 @@ def navigation(request):
             "roster": can(user, Action.VIEW_ROSTER),
             "import": can(user, Action.IMPORT_ROSTER),
             "export": can(user, Action.EXPORT_ROSTER),
+            "export_unmasked": can(user, Action.EXPORT_ROSTER_UNMASKED),
+            "change": can(user, Action.CHANGE_RESIDENT),
             "audit": can(user, Action.VIEW_AUDIT),
         }
     }

@@ -259,6 +259,8 @@ def _by_label(choices, words: dict[str, str], value, default: str | None, messag
     for code, label in choices.choices:
         if text == str(label):
             return code
+    # In the order given, which puts the specific before the general: 孙女 is a grandchild before it
+    # is a 女 (child), 儿媳 an in-law before it is a 儿 (child), 岳母 an in-law before a 母 (parent).
     for word, code in words.items():
         if word in text:
             return code
@@ -268,28 +270,13 @@ def _by_label(choices, words: dict[str, str], value, default: str | None, messag
 
 
 _RELATION_WORDS = {
-    "本人": Relation.HEAD,
-    "户主": Relation.HEAD,
-    "妻": Relation.SPOUSE,
-    "夫": Relation.SPOUSE,
-    "配偶": Relation.SPOUSE,
-    "子": Relation.CHILD,
-    "女": Relation.CHILD,
-    "儿": Relation.CHILD,
-    "父": Relation.PARENT,
-    "母": Relation.PARENT,
-    "孙": Relation.GRANDCHILD,
-    "外孙": Relation.GRANDCHILD,
-    "祖": Relation.GRANDPARENT,
-    "爷": Relation.GRANDPARENT,
-    "奶": Relation.GRANDPARENT,
-    "兄": Relation.SIBLING,
-    "弟": Relation.SIBLING,
-    "姐": Relation.SIBLING,
-    "妹": Relation.SIBLING,
-    "媳": Relation.IN_LAW,
-    "婿": Relation.IN_LAW,
-}
+    "本人": Relation.HEAD, "户主": Relation.HEAD, "妻": Relation.SPOUSE, "夫": Relation.SPOUSE, "配偶": Relation.SPOUSE,
+    "孙": Relation.GRANDCHILD, "祖": Relation.GRANDPARENT, "爷": Relation.GRANDPARENT, "奶": Relation.GRANDPARENT,
+    "外公": Relation.GRANDPARENT, "外婆": Relation.GRANDPARENT, "姥": Relation.GRANDPARENT,
+    "媳": Relation.IN_LAW, "婿": Relation.IN_LAW, "岳": Relation.IN_LAW, "公公": Relation.IN_LAW, "婆婆": Relation.IN_LAW,
+    "兄": Relation.SIBLING, "弟": Relation.SIBLING, "姐": Relation.SIBLING, "妹": Relation.SIBLING, "哥": Relation.SIBLING,
+    "子": Relation.CHILD, "女": Relation.CHILD, "儿": Relation.CHILD, "父": Relation.PARENT, "母": Relation.PARENT,
+}  # fmt: skip
 _RESIDENCY_WORDS = {
     "业主": Residency.OWNER,
     "产权": Residency.OWNER,
@@ -337,6 +324,10 @@ def parse_tags(value) -> list[str]:
     if not text:
         return []
     labels = {str(label): code for code, label in Tag.choices}
+    # Labels that contain a separator ("透析/化疗") are replaced by their code before splitting.
+    for label, code in labels.items():
+        if _TAG_SPLIT.search(label):
+            text = text.replace(label, f" {code} ")
     result: list[str] = []
     for word in filter(None, _TAG_SPLIT.split(text)):
         code = word if word in Tag.values else labels.get(word)

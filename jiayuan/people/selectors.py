@@ -48,7 +48,14 @@ def resident_list(
     text = normalize.clean_text(search)
     if text:
         qs = qs.filter(_search_q(text))
-    return qs.order_by("household__building__compound_id", "household__building__sort_key", "household__room", "id")
+    return qs.order_by(
+        "household__building__compound_id",
+        "household__building__sort_key",
+        "household__unit",
+        "household__floor",
+        "household__room",
+        "id",
+    )
 
 
 def _search_q(text: str) -> Q:

@@ -127,6 +127,9 @@ def resident_create(request):
         raise Http404
     initial = {}
     household_id = _int_or_none(request.GET.get("household"))
+    building_id = _int_or_none(request.GET.get("building"))
+    if building_id and buildings.filter(pk=building_id).exists():
+        initial = {"building": building_id}
     if household_id:
         household = place_selectors.household_get(
             user=request.user, household_id=household_id, action=Action.CHANGE_RESIDENT

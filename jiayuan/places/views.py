@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -88,12 +89,15 @@ def household_link_revoke(request, household_id: int):
 
 
 def _link_url(request, token: str) -> str:
-    return request.build_absolute_uri(reverse("household_home", args=[token]))
+    path = reverse("household_home", args=[token])
+    if settings.JIAYUAN_PUBLIC_URL:
+        return settings.JIAYUAN_PUBLIC_URL + path
+    return request.build_absolute_uri(path)
 
 
 @login_required
 def household_link_card(request, household_id: int):
-    """A printable card with the QR code, for residents without a phone or to post on the door."""
+    """A printable card with the QR code, handed to the household (the card says not to share it)."""
     household = _household_for_links(request, household_id)
     try:
         token = account_services.household_link_print(actor=request.user, household=household)

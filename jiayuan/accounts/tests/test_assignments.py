@@ -52,3 +52,35 @@ def test_database_refuses_scope_that_does_not_match_level(user, building):
 def test_unknown_role_is_refused(user, building):
     with pytest.raises(ValidationError):
         assignment_grant(actor=None, user=user, role="king", scope=building)
+
+
+@pytest.mark.django_db
+def test_assignment_added_in_the_admin_is_audited(client, building):
+    admin = User.objects.create_superuser(username="root", password="pass-1234")
+    target = User.objects.create_user(username="vol", password="pass-1234")
+    client.force_login(admin)
+    prefix = "assignments"
+    response = client.post(
+        f"/admin/accounts/user/{target.pk}/change/",
+        {
+            "username": "vol",
+            "display_name": "",
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            "initial-date_joined_0": "2026-01-01",
+            "initial-date_joined_1": "00:00:00",
+            f"{prefix}-TOTAL_FORMS": "1",
+            f"{prefix}-INITIAL_FORMS": "0",
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+            f"{prefix}-0-role": Role.VOLUNTEER,
+            f"{prefix}-0-level": "building",
+            f"{prefix}-0-building": building.pk,
+            f"{prefix}-0-active": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert target.assignments.get().building_id == building.pk
+    event = AuditEvent.objects.get(action="assignment.grant")
+    assert event.actor == admin and "vol volunteer building" in event.object_repr

@@ -141,3 +141,32 @@ def test_impossible_date_is_an_error():
 )
 def test_residency(raw, code):
     assert normalize.parse_residency(raw) == code
+
+
+def test_tag_whose_label_contains_a_separator():
+    assert normalize.parse_tags("透析/化疗、党员") == ["dialysis", "party_member"]
+    assert normalize.parse_tags("慢病/党员") == ["chronic_illness", "party_member"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("孙子", "grandchild"),
+        ("外孙女", "grandchild"),
+        ("儿媳", "in_law"),
+        ("女婿", "in_law"),
+        ("岳母", "in_law"),
+        ("祖父", "grandparent"),
+        ("外婆", "grandparent"),
+        ("儿子", "child"),
+        ("女儿", "child"),
+        ("母亲", "parent"),
+        ("妻子", "spouse"),
+        ("本人", "head"),
+        ("哥哥", "sibling"),
+        ("邻居", "other"),
+        ("", "other"),
+    ],
+)
+def test_relation_words(raw, code):
+    assert normalize.parse_relation(raw) == code
