@@ -273,8 +273,10 @@ _RELATION_WORDS = {
     "本人": Relation.HEAD, "户主": Relation.HEAD, "妻": Relation.SPOUSE, "夫": Relation.SPOUSE, "配偶": Relation.SPOUSE,
     "孙": Relation.GRANDCHILD, "祖": Relation.GRANDPARENT, "爷": Relation.GRANDPARENT, "奶": Relation.GRANDPARENT,
     "外公": Relation.GRANDPARENT, "外婆": Relation.GRANDPARENT, "姥": Relation.GRANDPARENT,
-    "媳": Relation.IN_LAW, "婿": Relation.IN_LAW, "岳": Relation.IN_LAW, "公公": Relation.IN_LAW, "婆婆": Relation.IN_LAW,
-    "兄": Relation.SIBLING, "弟": Relation.SIBLING, "姐": Relation.SIBLING, "妹": Relation.SIBLING, "哥": Relation.SIBLING,
+    "媳": Relation.IN_LAW, "婿": Relation.IN_LAW, "岳": Relation.IN_LAW,
+    "公公": Relation.IN_LAW, "婆婆": Relation.IN_LAW,
+    "兄": Relation.SIBLING, "弟": Relation.SIBLING, "姐": Relation.SIBLING, "妹": Relation.SIBLING,
+    "哥": Relation.SIBLING,
     "子": Relation.CHILD, "女": Relation.CHILD, "儿": Relation.CHILD, "父": Relation.PARENT, "母": Relation.PARENT,
 }  # fmt: skip
 _RESIDENCY_WORDS = {
