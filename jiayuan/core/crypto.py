@@ -9,7 +9,6 @@ without decrypting, and is useless to someone who has the database but not the k
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from functools import lru_cache
 
@@ -62,4 +61,5 @@ def keyed_hash(value: str) -> str:
     """HMAC-SHA256 of an already-normalised value, hex; '' for an empty value."""
     if not value:
         return ""
-    return hmac.new(_hash_key(), value.encode("utf-8"), hashlib.sha256).hexdigest()
+    # One-shot hmac.digest runs in C: it matters when an import hashes 200,000 values.
+    return hmac.digest(_hash_key(), value.encode("utf-8"), "sha256").hex()

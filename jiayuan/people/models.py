@@ -37,15 +37,13 @@ class Resident(models.Model):
     id_number = EncryptedTextField(_("证件号码"), blank=True)
     id_number_hash = models.CharField(max_length=64, blank=True, editable=False)
     phone = EncryptedTextField(_("联系电话"), blank=True)
-    phone_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
-    phone_last4 = models.CharField(max_length=4, blank=True, editable=False, db_index=True)
+    phone_hash = models.CharField(max_length=64, blank=True, editable=False)
+    phone_last4 = models.CharField(max_length=4, blank=True, editable=False)
     relation_to_head = models.CharField(
         _("与户主关系"), max_length=16, choices=Relation.choices, default=Relation.OTHER
     )
     residency = models.CharField(_("人员类型"), max_length=16, choices=Residency.choices, default=Residency.OWNER)
-    presence = models.CharField(
-        _("在住状态"), max_length=24, choices=Presence.choices, default=Presence.PRESENT, db_index=True
-    )
+    presence = models.CharField(_("在住状态"), max_length=24, choices=Presence.choices, default=Presence.PRESENT)
     notes = models.TextField(_("备注"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -69,7 +67,14 @@ class Resident(models.Model):
                 violation_error_message=_("该证件号码已在本居民区登记"),
             )
         ]
-        indexes = [models.Index(fields=["neighbourhood", "name"], name="resident_name_idx")]
+        # Plain btree indexes via Meta (db_index on a CharField also adds a *_like index on
+        # PostgreSQL that exact lookups never use and every import pays for).
+        indexes = [
+            models.Index(fields=["neighbourhood", "name"], name="resident_name_idx"),
+            models.Index(fields=["phone_hash"], name="resident_phone_hash_idx"),
+            models.Index(fields=["phone_last4"], name="resident_phone_last4_idx"),
+            models.Index(fields=["neighbourhood", "presence"], name="resident_presence_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -110,12 +115,13 @@ class ResidentTag(models.Model):
     building 3" is one indexed query on SQLite and PostgreSQL alike."""
 
     resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="tag_rows")
-    tag = models.CharField(_("标签"), max_length=32, choices=Tag.choices, db_index=True)
+    tag = models.CharField(_("标签"), max_length=32, choices=Tag.choices)
 
     class Meta:
         verbose_name = _("居民标签")
         verbose_name_plural = _("居民标签")
         constraints = [models.UniqueConstraint(fields=["resident", "tag"], name="resident_tag_unique")]
+        indexes = [models.Index(fields=["tag"], name="resident_tag_tag_idx")]
 
     def __str__(self) -> str:
         return self.get_tag_display()

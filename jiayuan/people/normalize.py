@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import unicodedata
 from functools import lru_cache
 
@@ -16,9 +17,6 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from stdnum import numdb
 from stdnum.cn import ric
-from stdnum.exceptions import (
-    ValidationError as StdnumError,
-)
 
 from jiayuan.people.choices import Gender, IdType, Presence, Relation, Residency, Tag
 
@@ -63,15 +61,26 @@ def parse_mainland_id(value) -> tuple[str, dt.date, str]:
     if number[-1] != ric.calc_check_digit(number):
         raise ValidationError("身份证号校验位错误,请核对")
     try:
-        birth = ric.get_birth_date(number)
-    except StdnumError as exc:
+        # What ric.get_birth_date does, without re-compacting a number we already cleaned.
+        birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError as exc:
         raise ValidationError("身份证号中的出生日期无效") from exc
-    if birth > timezone.localdate():
+    if birth > _today():
         raise ValidationError("身份证号中的出生日期在未来")
     if not _known_region(number[:6]):
         raise ValidationError("身份证号前6位地区码无效")
     gender = Gender.MALE if int(number[16]) % 2 else Gender.FEMALE
     return number, birth, gender
+
+
+def _today() -> dt.date:
+    # timezone.localdate() costs microseconds per call; an import validates 100,000 IDs.
+    return _today_cached(int(time.monotonic() // 600))
+
+
+@lru_cache(maxsize=1)
+def _today_cached(_ten_minutes: int) -> dt.date:
+    return timezone.localdate()
 
 
 @lru_cache(maxsize=4096)
