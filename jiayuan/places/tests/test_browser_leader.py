@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 
 from jiayuan.core.browser import launch
@@ -25,6 +26,10 @@ def browser_page():
         finally:
             context.close()
             browser.close()
+            # The test body ran while Playwright's event loop was current, so its database
+            # connection lives in that context: close it here, or pytest-django cannot drop
+            # the PostgreSQL test database ("being accessed by other users").
+            connections.close_all()
 
 
 @pytest.mark.browser
