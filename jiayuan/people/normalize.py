@@ -218,8 +218,13 @@ def natural_key(number: str) -> int:
 # --- Other columns ---------------------------------------------------------------------------
 
 
+_SPACE_BETWEEN_HANZI = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
+
+
 def parse_name(value) -> str:
-    name = clean_text(value)
+    """``赵 小 明`` → ``赵小明`` (spaces between Chinese characters are typing slips);
+    ``John  Smith`` → ``John Smith``."""
+    name = _SPACE_BETWEEN_HANZI.sub("", clean_text(value))
     if not name:
         raise ValidationError("缺少姓名")
     if len(name) > 64:

@@ -77,6 +77,13 @@ def resident_apply_identity(resident: Resident, *, id_type: str, id_number: str,
     resident.phone_last4 = clean_phone[-4:] if clean_phone else ""
 
 
+def _clean_name(name: str) -> str:
+    try:
+        return normalize.parse_name(name)
+    except ValidationError as exc:
+        raise ValidationError({"name": exc.messages}) from exc
+
+
 def _check_unique_id(resident: Resident) -> None:
     if not resident.id_number_hash:
         return
@@ -138,7 +145,7 @@ def resident_create(
     resident = Resident(
         neighbourhood_id=neighbourhood_id,
         household=household,
-        name=normalize.clean_text(name),
+        name=_clean_name(name),
         gender=gender or Gender.UNKNOWN,
         birth_date=birth_date,
         relation_to_head=relation_to_head,
@@ -180,7 +187,7 @@ def resident_update(*, actor, resident: Resident, **changes: Any) -> Resident:
             raise ValidationError({"household": [MSG_HOUSEHOLD_OTHER_NEIGHBOURHOOD]})
         resident.household = household
     if "name" in changes:
-        changes["name"] = normalize.clean_text(changes["name"])
+        changes["name"] = _clean_name(changes["name"])
     for field in _PLAIN_FIELDS:
         if field in changes:
             setattr(resident, field, changes[field])

@@ -170,3 +170,11 @@ def test_tag_whose_label_contains_a_separator():
 )
 def test_relation_words(raw, code):
     assert normalize.parse_relation(raw) == code
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [("赵 小 明", "赵小明"), (" 王　芳 ", "王芳"), ("John  Smith", "John Smith"), ("阿卜杜·热合曼", "阿卜杜·热合曼")],
+)
+def test_names(raw, name):
+    assert normalize.parse_name(raw) == name
