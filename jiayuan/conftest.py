@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.utils import translation
 
 from jiayuan.accounts.models import Assignment, User
 from jiayuan.core.permissions import Role
@@ -20,6 +21,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 def _fast_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.JIAYUAN_TASK_RUNNER = "inline"
+    yield
+    # A request made in English leaves English active in this thread: don't let it leak.
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import io
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -109,7 +110,10 @@ def roster_export(*, actor: Any, user: Any, unmasked: bool = False, building_id:
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.append([_cell(sheet, header, bold=True) for header, _width, _text in _COLUMNS])
     text_columns = [index for index, (_header, _width, text) in enumerate(_COLUMNS) if text]
-    labels = _labels()
+    # The file is meant to be edited and imported back, and the importer reads Chinese labels:
+    # write them in Chinese whatever language the person exporting uses.
+    with translation.override("zh-hans"):
+        labels = _labels()
     count = 0
     neighbourhood_ids: set[int] = set()
     for resident in residents.iterator(chunk_size=2000):

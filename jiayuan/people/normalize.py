@@ -14,7 +14,7 @@ import unicodedata
 from functools import lru_cache
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 from stdnum import numdb
 from stdnum.cn import ric
 
@@ -264,15 +264,23 @@ def parse_date(value) -> dt.date | None:
         raise ValidationError("日期不存在:%(v)s", params={"v": text}) from exc
 
 
+@lru_cache(maxsize=16)
+def _source_labels(choices) -> dict[str, str]:
+    """Label → code in Simplified Chinese, the language rosters are written in, whatever language
+    the person importing has chosen for the screens (and computed once, not per cell)."""
+    with translation.override("zh-hans"):
+        return {str(label): code for code, label in choices.choices}
+
+
 def _by_label(choices, words: dict[str, str], value, default: str | None, message: str) -> str | None:
     text = _compact(value)
     if not text:
         return default
     if text in choices.values:
         return text
-    for code, label in choices.choices:
-        if text == str(label):
-            return code
+    code = _source_labels(choices).get(text)
+    if code is not None:
+        return code
     # In the order given, which puts the specific before the general: 孙女 is a grandchild before it
     # is a 女 (child), 儿媳 an in-law before it is a 儿 (child), 岳母 an in-law before a 母 (parent).
     for word, code in words.items():
@@ -284,6 +292,8 @@ def _by_label(choices, words: dict[str, str], value, default: str | None, messag
 
 
 _RELATION_WORDS = {
+    "嫂": Relation.IN_LAW, "姐夫": Relation.IN_LAW, "妹夫": Relation.IN_LAW, "弟媳": Relation.IN_LAW,
+    "侄": Relation.OTHER, "甥": Relation.OTHER, "保姆": Relation.OTHER, "租客": Relation.OTHER,
     "本人": Relation.HEAD, "户主": Relation.HEAD, "妻": Relation.SPOUSE, "夫": Relation.SPOUSE, "配偶": Relation.SPOUSE,
     "孙": Relation.GRANDCHILD, "祖": Relation.GRANDPARENT, "爷": Relation.GRANDPARENT, "奶": Relation.GRANDPARENT,
     "外公": Relation.GRANDPARENT, "外婆": Relation.GRANDPARENT, "姥": Relation.GRANDPARENT,
@@ -339,7 +349,7 @@ def parse_tags(value) -> list[str]:
     text = clean_text(value)
     if not text:
         return []
-    labels = {str(label): code for code, label in Tag.choices}
+    labels = _source_labels(Tag)
     # Labels that contain a separator ("透析/化疗") are replaced by their code before splitting.
     for label, code in labels.items():
         if _TAG_SPLIT.search(label):

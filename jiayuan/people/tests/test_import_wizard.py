@@ -166,3 +166,20 @@ def test_export_downloads_masked_xlsx_and_unmasked_needs_permission(client, staf
     ws = openpyxl.load_workbook(io.BytesIO(response.content)).active
     assert "13812345678" in [str(c.value) for row in ws.iter_rows() for c in row]
     assert AuditEvent.objects.filter(action__startswith="roster.export").count() == 2
+
+
+@pytest.mark.django_db
+def test_export_from_english_screens_imports_back(client, head, household, make_resident):
+    make_resident(household, name="张伟", id_number=ID_NUMBERS[0], phone="13812345678", presence="away")
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    client.force_login(head)
+    data = client.get("/people/export/?unmasked=1").content
+    ws = openpyxl.load_workbook(io.BytesIO(data)).active
+    values = {str(c.value) for row in ws.iter_rows() for c in row}
+    assert "外出" in values and "Away" not in values
+    from jiayuan.people.importer import roster_import
+
+    report = roster_import(
+        actor=head, neighbourhood=household.neighbourhood, data=data, filename="x.xlsx", commit=False
+    )
+    assert report.errors == [] and report.updated == 1

@@ -178,3 +178,12 @@ def test_relation_words(raw, code):
 )
 def test_names(raw, name):
     assert normalize.parse_name(raw) == name
+
+
+def test_parsing_reads_chinese_labels_whatever_the_active_language():
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert normalize.parse_tags("党员、透析/化疗") == ["party_member", "dialysis"]
+        assert normalize.parse_presence("外出") == "away"
+        assert normalize.parse_residency("租户") == "tenant"
