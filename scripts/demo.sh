@@ -9,6 +9,6 @@ jiayuan migrate --noinput -v 0
 jiayuan collectstatic --noinput -v 0
 jiayuan demo
 echo
-echo "Jiayuan: http://127.0.0.1:8000   (Ctrl+C to stop)"
-exec granian --interface wsgi --host 127.0.0.1 --port "${PORT:-8000}" --workers 1 --blocking-threads 8 \
+echo "Jiayuan: http://127.0.0.1:${PORT:-8000}   (Ctrl+C to stop)"
+exec granian --interface wsgi --host 127.0.0.1 --port "${PORT:-8000}" --workers 1 --blocking-threads 4 \
   --log-level warning jiayuan.wsgi:application
