@@ -59,11 +59,16 @@ def resident_list(request):
 @login_required
 def resident_detail(request, resident_id: int):
     resident = selectors.resident_get(user=request.user, resident_id=resident_id)
+    return _render_detail(request, resident)
+
+
+def _render_detail(request, resident, revealed: dict[str, str] | None = None):
     return render(
         request,
         "people/resident_detail.html",
         {
             "resident": resident,
+            "revealed": revealed or {},
             "can_reveal": can(request.user, Action.REVEAL_PII, resident),
             "can_change": can(request.user, Action.CHANGE_RESIDENT, resident),
         },
@@ -73,7 +78,11 @@ def resident_detail(request, resident_id: int):
 @login_required
 @require_POST
 def resident_reveal(request, resident_id: int, field: str):
-    """Show one full ID number or phone; audited. Returns a fragment for htmx."""
+    """Show one full ID number or phone; audited. A fragment for htmx, else the page with it shown.
+
+    The value is only ever in this response: never in a flash message, whose default storage
+    is a cookie.
+    """
     resident = selectors.resident_get(user=request.user, resident_id=resident_id, action=Action.REVEAL_PII)
     try:
         value = services.resident_reveal(actor=request.user, resident=resident, field=field)
@@ -81,8 +90,7 @@ def resident_reveal(request, resident_id: int, field: str):
         raise Http404 from exc
     if request.htmx:
         return render(request, "people/resident_detail.html#revealed", {"value": value})
-    messages.info(request, value)
-    return redirect("people:detail", resident_id=resident.pk)
+    return _render_detail(request, resident, revealed={field: value})
 
 
 def _buildings_for_change(user):

@@ -272,3 +272,14 @@ def test_street_home_counts_use_constant_queries(
     rows = {r["neighbourhood"].code: r["counts"] for r in response.context["rows"]}
     assert rows["T1"]["residents"] == 5 and rows["T1"]["households"] == 1
     assert rows["T2"]["residents"] == 0
+
+
+@pytest.mark.django_db
+def test_reveal_without_javascript_shows_the_value_in_the_page_not_in_a_cookie(client, staff, resident):
+    client.force_login(staff)
+    response = client.post(f"/people/{resident.pk}/reveal/id_number/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert ID_NUMBERS[1] in body and "<html" in body
+    assert all(ID_NUMBERS[1] not in morsel.value for morsel in response.cookies.values())
+    assert AuditEvent.objects.filter(action="resident.reveal").count() == 1
