@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from jiayuan.people import normalize
 from jiayuan.people.choices import Gender, IdType, Presence, Relation, Residency, Tag
+from jiayuan.people.importer import MSG_EXTENSION
 
 
 class ResidentForm(forms.Form):
@@ -73,11 +75,9 @@ class ImportUploadForm(forms.Form):
         return self.cleaned_data.get("neighbourhood") or self._only
 
     def clean_file(self):
-        from django.conf import settings
-
         f = self.cleaned_data["file"]
         if not f.name.lower().endswith((".xlsx", ".csv")):
-            raise ValidationError(_("只支持 .xlsx 和 .csv 文件"))
+            raise ValidationError(MSG_EXTENSION)
         if f.size > settings.JIAYUAN_IMPORT_MAX_BYTES:
             raise ValidationError(_("文件过大(最大 50MB)"))
         return f
