@@ -2,9 +2,12 @@
 
 from ninja import NinjaAPI
 
+from jiayuan.control.api import router as control_router
 from jiayuan.core.api import API_AUTH, install_error_handlers
 from jiayuan.people.api import router as people_router
 from jiayuan.places.api import router as places_router
+from jiayuan.screening.api import router as screening_router
+from jiayuan.supplies.api import router as supplies_router
 
 api = NinjaAPI(
     title="Jiayuan API",
@@ -18,3 +21,6 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/", places_router)
 api.add_router("/", people_router)
+api.add_router("/", screening_router)
+api.add_router("/", control_router)
+api.add_router("/", supplies_router)

@@ -45,6 +45,9 @@ INSTALLED_APPS = [
     "jiayuan.accounts",
     "jiayuan.places",
     "jiayuan.people",
+    "jiayuan.screening",
+    "jiayuan.control",
+    "jiayuan.supplies",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from jiayuan.core.extensions import nav_items
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can
 
@@ -17,5 +18,7 @@ def navigation(request):
             "export_unmasked": can(user, Action.EXPORT_ROSTER_UNMASKED),
             "change": can(user, Action.CHANGE_RESIDENT),
             "audit": can(user, Action.VIEW_AUDIT),
-        }
+        },
+        # Entries the domain apps registered (screening, control, supplies …).
+        "nav_extra": [item for item in nav_items() if can(user, item.action)],
     }

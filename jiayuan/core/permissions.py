@@ -33,9 +33,52 @@ class Action(models.TextChoices):
     EXPORT_ROSTER_UNMASKED = "export_roster_unmasked", _("导出名单(不脱敏)")
     MANAGE_HOUSEHOLD_LINKS = "manage_household_links", _("管理住户链接")
     VIEW_AUDIT = "view_audit", _("查看审计日志")
+    # Screening (核酸/抗原筛查)
+    VIEW_SCREENING = "view_screening", _("查看筛查进度与漏测名单")
+    MANAGE_ROUNDS = "manage_rounds", _("安排检测轮次与采样计划")
+    SAMPLE = "sample", _("采样扫码")
+    ENTER_RESULTS = "enter_results", _("录入/导入检测结果")
+    REPORT_ANTIGEN = "report_antigen", _("代报抗原结果")
+    # Epidemic control (病例、隔离、分区)
+    VIEW_ZONES = "view_zones", _("查看分区状态与汇总(不含姓名)")
+    VIEW_CONTROL = "view_control", _("查看病例、密接、隔离与健康监测名单")
+    MANAGE_CASES = "manage_cases", _("登记病例与密接")
+    MANAGE_QUARANTINE = "manage_quarantine", _("管理隔离、返沪登记与解除")
+    RECORD_HEALTH_CHECK = "record_health_check", _("代录健康监测")
+    MANAGE_POLICY = "manage_policy", _("修改防疫政策与分区设置")
+    OVERRIDE_ZONE = "override_zone", _("人工调整分区等级")
+    # Supplies (团购、分发、捐赠、预约)
+    VIEW_SUPPLIES = "view_supplies", _("查看团购与物资")
+    REVIEW_LEADERS = "review_leaders", _("审核团长资质")
+    MANAGE_GROUP_BUYS = "manage_group_buys", _("管理团购(比价、选定、截单)")
+    PROXY_ORDER = "proxy_order", _("代老人下单")
+    RECEIVE_GOODS = "receive_goods", _("到货登记、消杀与放行")
+    DELIVER_GOODS = "deliver_goods", _("分拣与送货上门")
+    MANAGE_HANDOUTS = "manage_handouts", _("管理发放、捐赠与库存")
+    MANAGE_APPOINTMENTS = "manage_appointments", _("管理稀缺物资预约")
 
 
 A = Action
+
+_SCREENING_STAFF = {A.VIEW_SCREENING, A.MANAGE_ROUNDS, A.SAMPLE, A.ENTER_RESULTS, A.REPORT_ANTIGEN}
+_CONTROL_STAFF = {
+    A.VIEW_ZONES,
+    A.VIEW_CONTROL,
+    A.MANAGE_CASES,
+    A.MANAGE_QUARANTINE,
+    A.RECORD_HEALTH_CHECK,
+}
+_SUPPLIES_STAFF = {
+    A.VIEW_SUPPLIES,
+    A.REVIEW_LEADERS,
+    A.MANAGE_GROUP_BUYS,
+    A.PROXY_ORDER,
+    A.RECEIVE_GOODS,
+    A.DELIVER_GOODS,
+    A.MANAGE_HANDOUTS,
+    A.MANAGE_APPOINTMENTS,
+}
+
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.COMMITTEE_HEAD: frozenset(Action.values),
     Role.COMMITTEE_STAFF: frozenset(
@@ -47,18 +90,51 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             A.IMPORT_ROSTER,
             A.EXPORT_ROSTER,
             A.MANAGE_HOUSEHOLD_LINKS,
+            *_SCREENING_STAFF,
+            *_CONTROL_STAFF,
+            *_SUPPLIES_STAFF,
         }
     ),
-    Role.OWNERS_COMMITTEE: frozenset({A.VIEW_COUNTS, A.VIEW_ROSTER}),
-    Role.PROPERTY_STAFF: frozenset({A.VIEW_COUNTS, A.VIEW_ROSTER}),
-    Role.GATE_GUARD: frozenset({A.VIEW_COUNTS, A.VIEW_ROSTER}),
-    Role.BUILDING_LEADER: frozenset(
-        {A.VIEW_COUNTS, A.VIEW_ROSTER, A.CHANGE_RESIDENT, A.REVEAL_PII, A.EXPORT_ROSTER, A.MANAGE_HOUSEHOLD_LINKS}
+    # The owners' committee vets group-buy leaders with the committee (the 2022 rule).
+    Role.OWNERS_COMMITTEE: frozenset(
+        {A.VIEW_COUNTS, A.VIEW_ROSTER, A.VIEW_ZONES, A.VIEW_SUPPLIES, A.REVIEW_LEADERS, A.MANAGE_GROUP_BUYS}
     ),
-    Role.VOLUNTEER: frozenset({A.VIEW_COUNTS, A.VIEW_ROSTER}),
-    Role.SAMPLER: frozenset({A.VIEW_COUNTS, A.VIEW_ROSTER}),
+    Role.PROPERTY_STAFF: frozenset(
+        {
+            A.VIEW_COUNTS,
+            A.VIEW_ROSTER,
+            A.VIEW_ZONES,
+            A.VIEW_SUPPLIES,
+            A.RECEIVE_GOODS,
+            A.DELIVER_GOODS,
+            A.MANAGE_HANDOUTS,
+        }
+    ),
+    Role.GATE_GUARD: frozenset({A.VIEW_COUNTS, A.VIEW_ROSTER, A.VIEW_ZONES, A.VIEW_SUPPLIES, A.RECEIVE_GOODS}),
+    Role.BUILDING_LEADER: frozenset(
+        {
+            A.VIEW_COUNTS,
+            A.VIEW_ROSTER,
+            A.CHANGE_RESIDENT,
+            A.REVEAL_PII,
+            A.EXPORT_ROSTER,
+            A.MANAGE_HOUSEHOLD_LINKS,
+            A.VIEW_SCREENING,
+            A.REPORT_ANTIGEN,
+            A.VIEW_ZONES,
+            A.VIEW_CONTROL,
+            A.RECORD_HEALTH_CHECK,
+            A.VIEW_SUPPLIES,
+            A.PROXY_ORDER,
+            A.DELIVER_GOODS,
+        }
+    ),
+    Role.VOLUNTEER: frozenset(
+        {A.VIEW_COUNTS, A.VIEW_ROSTER, A.VIEW_SCREENING, A.VIEW_ZONES, A.VIEW_SUPPLIES, A.DELIVER_GOODS}
+    ),
+    Role.SAMPLER: frozenset({A.VIEW_COUNTS, A.VIEW_ROSTER, A.VIEW_SCREENING, A.SAMPLE, A.VIEW_ZONES}),
     # Street and district officers see aggregates, never names (ARCHITECTURE.md, personal data).
-    Role.STREET_OFFICER: frozenset({A.VIEW_COUNTS}),
+    Role.STREET_OFFICER: frozenset({A.VIEW_COUNTS, A.VIEW_ZONES}),
 }
 
 

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
+from jiayuan.core.extensions import home_panels, render_panels
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can
@@ -25,7 +26,12 @@ def home(request):
     return render(
         request,
         "core/home.html",
-        {"counts": counts, "rows": rows, "has_scope": can(request.user, Action.VIEW_COUNTS)},
+        {
+            "counts": counts,
+            "rows": rows,
+            "has_scope": can(request.user, Action.VIEW_COUNTS),
+            "panels": render_panels(home_panels(), request),
+        },
     )
 
 

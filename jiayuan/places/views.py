@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from jiayuan.accounts import services as account_services
 from jiayuan.accounts.models import HouseholdLink
+from jiayuan.core.extensions import household_panels, render_panels
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, get_scoped_or_404
 from jiayuan.places import selectors
@@ -128,4 +129,9 @@ def household_home(request, token: str):
         return render(request, "places/household_link_invalid.html", status=404)
     household = link.household
     residents = household.residents.order_by("id")
-    return render(request, "places/household_home.html", {"household": household, "residents": residents})
+    panels = render_panels(household_panels(), request, household, link)
+    return render(
+        request,
+        "places/household_home.html",
+        {"household": household, "residents": residents, "panels": panels, "token": token},
+    )

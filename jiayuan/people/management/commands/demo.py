@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jiayuan.people.demo import DemoRefusedError, demo_load
+from jiayuan.core.extensions import demo_loaders
+from jiayuan.people.demo import DEMO_CODE, DemoRefusedError, demo_load
+from jiayuan.places.models import Neighbourhood
 
 
 class Command(BaseCommand):
@@ -18,3 +20,7 @@ class Command(BaseCommand):
             demo_load(stdout=self.stdout)
         except DemoRefusedError as exc:
             raise CommandError(str(exc)) from exc
+        # Screening, control and supplies add their demo data (each loader is idempotent).
+        neighbourhood = Neighbourhood.objects.get(code=DEMO_CODE)
+        for loader in demo_loaders():
+            loader(neighbourhood=neighbourhood, stdout=self.stdout)

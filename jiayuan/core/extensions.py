@@ -1,0 +1,119 @@
+"""Extension points through which domain apps plug into shared pages without importing each other.
+
+Apps register in ``AppConfig.ready()``:
+
+- ``nav_item(label, url_name, action)``: a header menu entry shown to users who may ``action``.
+- ``household_panel(fn)``: ``fn(request, household, link) -> (template_name, context) | None``,
+  a section of the page a household opens through its link (``/h/<token>/``).
+- ``home_panel(fn)``: ``fn(request) -> (template_name, context) | None``, a card on the staff
+  home page (alerts such as a positive antigen report or a fever).
+- ``demo_loader(fn, order)``: ``fn(neighbourhood, stdout)`` run by ``jiayuan demo`` after the
+  roster is loaded, lowest order first; each must be idempotent.
+- ``subscribe(event, handler)`` / ``publish(event, **payload)``: domain events. Handlers run
+  synchronously inside the publisher's transaction, so a state change and its consequences
+  (a positive result and the case it opens) commit or roll back together (ADR 0006).
+
+Events in use (payload keys):
+
+- ``screening.positive`` (resident, detected_on, source, actor, ref): an individual positive
+  result (PCR tube of one, individual retest, or a positive antigen report).
+- ``control.zone_changed`` (building_ids, compound_ids, actor): zone levels were recomputed and
+  changed for these places.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "NavItem",
+    "demo_loader",
+    "demo_loaders",
+    "home_panel",
+    "home_panels",
+    "household_panel",
+    "household_panels",
+    "nav_item",
+    "nav_items",
+    "publish",
+    "subscribe",
+]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: Any
+    url_name: str
+    action: str
+
+
+_nav: list[NavItem] = []
+_household: list[Callable] = []
+_home: list[Callable] = []
+_demo: list[tuple[int, Callable]] = []
+_handlers: dict[str, list[Callable]] = defaultdict(list)
+
+
+def _once(registry: list, item) -> None:
+    if item not in registry:
+        registry.append(item)
+
+
+def nav_item(label, url_name: str, action: str) -> None:
+    _once(_nav, NavItem(label, url_name, action))
+
+
+def nav_items() -> list[NavItem]:
+    return list(_nav)
+
+
+def household_panel(fn: Callable) -> Callable:
+    _once(_household, fn)
+    return fn
+
+
+def household_panels() -> list[Callable]:
+    return list(_household)
+
+
+def home_panel(fn: Callable) -> Callable:
+    _once(_home, fn)
+    return fn
+
+
+def home_panels() -> list[Callable]:
+    return list(_home)
+
+
+def demo_loader(fn: Callable, order: int = 100) -> None:
+    _once(_demo, (order, fn))
+
+
+def demo_loaders() -> list[Callable]:
+    return [fn for _order, fn in sorted(_demo, key=lambda p: p[0])]
+
+
+def subscribe(event: str, handler: Callable) -> None:
+    _once(_handlers[event], handler)
+
+
+def publish(event: str, **payload) -> list[Any]:
+    """Call every handler of ``event`` now, in the caller's transaction; return their results."""
+    return [handler(**payload) for handler in list(_handlers.get(event, ()))]
+
+
+def render_panels(fns: list[Callable], request, *args) -> list[str]:
+    """Render each registered panel that applies (``fn`` returned a template and context)."""
+    from django.template.loader import render_to_string
+    from django.utils.safestring import mark_safe
+
+    html = []
+    for fn in fns:
+        result = fn(request, *args)
+        if result:
+            template_name, context = result
+            html.append(mark_safe(render_to_string(template_name, context, request=request)))  # noqa: S308
+    return html
