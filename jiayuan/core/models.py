@@ -66,3 +66,26 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("audit events are append-only")
+
+
+class IdempotencyRecord(models.Model):
+    """The first successful answer to a write retried with the same idempotency key.
+
+    Phones on bad networks and scanners retry; a retried write must be acknowledged once and
+    stored once (ARCHITECTURE.md). ``scope`` names the endpoint and the caller (user or household
+    link), so two callers cannot collide on a key. Old rows can be purged after a few days.
+    """
+
+    scope = models.CharField(max_length=200)
+    key = models.CharField(max_length=200)
+    status = models.PositiveSmallIntegerField()
+    body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("幂等记录")
+        verbose_name_plural = _("幂等记录")
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_unique_scope_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
