@@ -8,6 +8,11 @@ class SuppliesConfig(AppConfig):
     verbose_name = _("物资保障")
 
     def ready(self) -> None:
-        # Menu entries, household-link and home panels, demo data and event handlers are
-        # registered here (see jiayuan.core.extensions).
-        pass
+        from jiayuan.core import extensions
+        from jiayuan.core.permissions import Action
+        from jiayuan.supplies import demo, household_views
+
+        extensions.nav_item(_("团购物资"), "supplies:index", Action.VIEW_SUPPLIES)
+        extensions.household_panel(household_views.panel)
+        extensions.home_panel(household_views.home_panel)
+        extensions.demo_loader(demo.load, order=30)

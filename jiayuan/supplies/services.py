@@ -1,0 +1,1251 @@
+"""Writes for supplies. Every rule and state transition lives here; each one is audited.
+
+``actor`` is a user, or for a household acting through its link a label such as
+``household-link:12`` (see ``link_actor``). Errors are ``ValidationError`` with Chinese,
+field-level messages; running out of a limited quantity is ``SoldOutError`` (a
+``ValidationError``; the API answers it with 409).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from jiayuan.control.selectors import zone_levels
+from jiayuan.core.audit import audit_record
+from jiayuan.core.permissions import Action
+from jiayuan.core.scoping import can
+from jiayuan.people.choices import Tag
+from jiayuan.people.models import Resident
+from jiayuan.places.models import Building, Household, Neighbourhood
+from jiayuan.supplies.choices import (
+    BookingMode,
+    Category,
+    DeliveryMode,
+    DocumentKind,
+    GroupBuyStatus,
+    HandoutUnit,
+    IssueKind,
+    LeaderStatus,
+    MovementKind,
+    OrderStatus,
+    SelectionMode,
+)
+from jiayuan.supplies.models import (
+    ALLOWED_DOCUMENT_TYPES,
+    MAX_DOCUMENT_BYTES,
+    AppointmentCampaign,
+    AppointmentWindow,
+    Booking,
+    BuildingDelivery,
+    Donation,
+    GroupBuy,
+    GroupBuyIssue,
+    GroupBuyItem,
+    GroupBuyLeader,
+    HandoutReceipt,
+    HandoutRound,
+    LeaderDocument,
+    Order,
+    OrderLine,
+    StockItem,
+    StockMovement,
+    SuppliesSettings,
+    Vote,
+)
+
+SEALED = "sealed"
+S = GroupBuyStatus
+# States in which a group buy counts against the per-category daily limit.
+LIVE_STATES = (S.OPEN, S.CLOSED, S.ARRIVED, S.DISINFECTED, S.SORTED, S.DELIVERED)
+
+
+class SoldOutError(ValidationError):
+    """An order or booking asked for more than is left (HTTP 409 in the API)."""
+
+
+def link_actor(link) -> str:
+    """The audit label of a household acting through its link."""
+    return f"household-link:{link.pk}"
+
+
+def _user(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+# Settings ----------------------------------------------------------------------------------
+
+
+def settings_for(neighbourhood_id: int, *, lock: bool = False) -> SuppliesSettings:
+    obj, _created = SuppliesSettings.objects.get_or_create(neighbourhood_id=neighbourhood_id)
+    if lock:
+        obj = SuppliesSettings.objects.select_for_update().get(pk=obj.pk)
+    return obj
+
+
+@transaction.atomic
+def settings_update(
+    *, actor, neighbourhood: Neighbourhood, selection_mode: str, rest_minutes: int, daily_limit_per_category: int
+) -> SuppliesSettings:
+    errors: dict[str, list[str]] = {}
+    try:
+        rest_minutes, daily_limit_per_category = int(rest_minutes), int(daily_limit_per_category)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("静置分钟数和上限应为整数") from exc
+    if selection_mode not in SelectionMode.values:
+        errors["selection_mode"] = ["不是可选值之一"]
+    if not 0 <= int(rest_minutes) <= 24 * 60:
+        errors["rest_minutes"] = ["静置时间应在0到1440分钟之间"]
+    if not 1 <= int(daily_limit_per_category) <= 20:
+        errors["daily_limit_per_category"] = ["上限应在1到20之间"]
+    if errors:
+        raise ValidationError(errors)
+    obj = settings_for(neighbourhood.pk, lock=True)
+    before = {
+        "selection_mode": obj.selection_mode,
+        "rest_minutes": obj.rest_minutes,
+        "daily_limit_per_category": obj.daily_limit_per_category,
+    }
+    obj.selection_mode = selection_mode
+    obj.rest_minutes = int(rest_minutes)
+    obj.daily_limit_per_category = int(daily_limit_per_category)
+    obj.save()
+    audit_record(
+        actor=actor,
+        action="supplies.settings_update",
+        obj=obj,
+        changes={"before": before, "after": {k: getattr(obj, k) for k in before}},
+    )
+    return obj
+
+
+# Leaders -----------------------------------------------------------------------------------
+
+
+def document_check(*, filename: str, data: bytes) -> str:
+    """The content type of an uploaded permit/licence scan; JPEG, PNG or PDF up to 5 MB."""
+    if not data:
+        raise ValidationError("文件为空")
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise ValidationError(f"文件过大(最大 {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB)")
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:5] == b"%PDF-":
+        return "application/pdf"
+    raise ValidationError("只接受 JPG、PNG 图片或 PDF 文件")
+
+
+def _document_create(*, leader: GroupBuyLeader, doc: dict[str, Any], field: str) -> LeaderDocument:
+    kind = doc.get("kind")
+    if kind not in DocumentKind.values:
+        raise ValidationError({field: ["证件类型不正确"]})
+    expires_on = doc.get("expires_on")
+    if not isinstance(expires_on, dt.date):
+        raise ValidationError({f"{field}_expires_on": ["请填写有效期"]})
+    data = doc.get("data") or b""
+    try:
+        content_type = document_check(filename=doc.get("filename", ""), data=data)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from exc
+    filename = (doc.get("filename") or f"{kind}{ALLOWED_DOCUMENT_TYPES[content_type]}")[-200:]
+    return LeaderDocument.objects.create(
+        neighbourhood_id=leader.neighbourhood_id,
+        leader=leader,
+        kind=kind,
+        number=(doc.get("number") or "")[:64],
+        expires_on=expires_on,
+        filename=filename,
+        content_type=content_type,
+        size=len(data),
+        data=data,
+    )
+
+
+@transaction.atomic
+def leader_apply(
+    *,
+    actor,
+    household: Household,
+    name: str,
+    phone: str = "",
+    channel: str,
+    note: str = "",
+    documents: Iterable[dict[str, Any]] = (),
+) -> GroupBuyLeader:
+    """A resident applies to be a group-buy leader (through the household link, or staff
+    register the application). ``documents``: dicts with kind, number, expires_on, filename, data.
+    """
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    channel = (channel or "").strip()
+    if not name:
+        errors["name"] = ["请填写姓名"]
+    if not channel:
+        errors["channel"] = ["请填写渠道或供应商"]
+    phone = "".join(ch for ch in (phone or "") if ch.isdigit())
+    if phone and len(phone) != 11:
+        errors["phone"] = ["手机号应为11位数字"]
+    docs = list(documents)
+    kinds = {d.get("kind") for d in docs}
+    for kind in DocumentKind.values:
+        if kind not in kinds:
+            errors[f"{kind}_file"] = [f"请上传{DocumentKind(kind).label}"]
+    if errors:
+        raise ValidationError(errors)
+    leader = GroupBuyLeader.objects.create(
+        neighbourhood_id=household.neighbourhood_id,
+        household=household,
+        name=name[:64],
+        phone=phone,
+        channel=channel[:200],
+        note=note,
+    )
+    for doc in docs:
+        _document_create(leader=leader, doc=doc, field=f"{doc.get('kind')}_file")
+    audit_record(
+        actor=actor,
+        action="supplies.leader_apply",
+        obj=leader,
+        changes={"household": household.pk, "documents": sorted(kinds)},
+    )
+    return leader
+
+
+@transaction.atomic
+def leader_document_add(
+    *, actor, leader: GroupBuyLeader, kind: str, number: str, expires_on, filename: str, data: bytes
+):
+    """A renewed permit or licence. A suspended leader goes back to review."""
+    doc = _document_create(
+        leader=leader,
+        doc={"kind": kind, "number": number, "expires_on": expires_on, "filename": filename, "data": data},
+        field="file",
+    )
+    leader = GroupBuyLeader.objects.select_for_update().get(pk=leader.pk)
+    if leader.status == LeaderStatus.SUSPENDED:
+        leader.status = LeaderStatus.PENDING
+        leader.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        action="supplies.leader_document_add",
+        obj=leader,
+        changes={"kind": kind, "expires_on": expires_on.isoformat(), "document": doc.pk},
+    )
+    return doc
+
+
+@transaction.atomic
+def leader_review(*, actor, leader: GroupBuyLeader, approve: bool, reason: str = "") -> GroupBuyLeader:
+    """The committee or the owners' committee approves or rejects an application."""
+    leader = GroupBuyLeader.objects.select_for_update().get(pk=leader.pk)
+    reason = (reason or "").strip()
+    if leader.status == LeaderStatus.APPROVED and approve:
+        raise ValidationError("该团长已经通过审核")
+    if approve:
+        until = leader.documents_valid_until()
+        if until is None:
+            raise ValidationError("证件不全:需要防疫物资许可/保供证明和食品经营许可证")
+        if until < timezone.localdate():
+            raise ValidationError("证件已过期,不能通过审核")
+    elif not reason:
+        raise ValidationError({"reason": ["驳回时请填写原因"]})
+    before = leader.status
+    leader.status = LeaderStatus.APPROVED if approve else LeaderStatus.REJECTED
+    leader.review_reason = reason
+    leader.reviewed_by = _user(actor)
+    leader.reviewed_at = timezone.now()
+    leader.suspended_at = None
+    leader.save()
+    audit_record(
+        actor=actor,
+        action="supplies.leader_approve" if approve else "supplies.leader_reject",
+        obj=leader,
+        changes={"status": [before, leader.status], "reason": reason},
+    )
+    return leader
+
+
+@transaction.atomic
+def leaders_suspend_expired(*, actor, on: dt.date | None = None) -> list[int]:
+    """Record the suspension of every approved leader whose documents have expired."""
+    on = on or timezone.localdate()
+    suspended = []
+    qs = GroupBuyLeader.objects.select_for_update().filter(status=LeaderStatus.APPROVED)
+    for leader in qs.prefetch_related("documents"):
+        if leader.effective_status(on) == LeaderStatus.SUSPENDED:
+            leader.status = LeaderStatus.SUSPENDED
+            leader.suspended_at = timezone.now()
+            leader.save(update_fields=["status", "suspended_at"])
+            audit_record(
+                actor=actor,
+                action="supplies.leader_suspend",
+                obj=leader,
+                changes={"documents_valid_until": str(leader.documents_valid_until())},
+            )
+            suspended.append(leader.pk)
+    return suspended
+
+
+def _require_active_leader(leader: GroupBuyLeader) -> None:
+    leader = GroupBuyLeader.objects.prefetch_related("documents").get(pk=leader.pk)
+    status = leader.effective_status()
+    if status != LeaderStatus.APPROVED:
+        if status == LeaderStatus.SUSPENDED:
+            raise ValidationError({"leader": ["团长证件已过期,已暂停开团"]})
+        raise ValidationError({"leader": ["团长尚未通过资质审核"]})
+
+
+# Group buys --------------------------------------------------------------------------------
+
+
+def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    clean, errors = [], []
+    for n, raw in enumerate(items, start=1):
+        name = str(raw.get("name") or "").strip()
+        if not name:
+            continue
+        try:
+            price = Decimal(str(raw.get("unit_price"))).quantize(Decimal("0.01"))
+        except (InvalidOperation, TypeError, ValueError):
+            errors.append(f"第{n}项:单价不是数字")
+            continue
+        if price <= 0:
+            errors.append(f"第{n}项:单价应大于0")
+            continue
+        limit = raw.get("per_household_limit") or None
+        total = raw.get("total_quantity") or None
+        try:
+            limit = int(limit) if limit is not None else None
+            total = int(total) if total is not None else None
+        except (TypeError, ValueError):
+            errors.append(f"第{n}项:限购和总量应为整数")
+            continue
+        if (limit is not None and limit < 1) or (total is not None and total < 1):
+            errors.append(f"第{n}项:限购和总量应大于0")
+            continue
+        clean.append(
+            {
+                "name": name[:100],
+                "spec": str(raw.get("spec") or "")[:100],
+                "unit": str(raw.get("unit") or "份")[:16],
+                "unit_price": price,
+                "per_household_limit": limit,
+                "total_quantity": total,
+            }
+        )
+    if errors:
+        raise ValidationError({"items": errors})
+    if not clean:
+        raise ValidationError({"items": ["至少填写一项商品"]})
+    return clean
+
+
+@transaction.atomic
+def group_buy_propose(
+    *,
+    actor,
+    leader: GroupBuyLeader,
+    title: str,
+    category: str,
+    supplier: str,
+    delivery_date: dt.date,
+    items: Iterable[dict[str, Any]],
+    brand: str = "",
+    description: str = "",
+    min_households: int = 0,
+) -> GroupBuy:
+    """An approved leader proposes a group buy for their compound; it enters bidding."""
+    _require_active_leader(leader)
+    errors: dict[str, list[str]] = {}
+    if not (title or "").strip():
+        errors["title"] = ["请填写名称"]
+    if category not in Category.values:
+        errors["category"] = ["请选择品类"]
+    if not (supplier or "").strip():
+        errors["supplier"] = ["请填写供应商"]
+    if not isinstance(delivery_date, dt.date) or delivery_date < timezone.localdate():
+        errors["delivery_date"] = ["送达日期不能早于今天"]
+    if errors:
+        raise ValidationError(errors)
+    clean = _clean_items(items)
+    household = leader.household
+    gb = GroupBuy.objects.create(
+        neighbourhood_id=leader.neighbourhood_id,
+        compound_id=household.building.compound_id,
+        leader=leader,
+        title=title.strip()[:100],
+        category=category,
+        supplier=supplier.strip()[:200],
+        brand=(brand or "").strip()[:100],
+        description=description or "",
+        min_households=int(min_households or 0),
+        delivery_date=delivery_date,
+        created_by=_user(actor),
+    )
+    GroupBuyItem.objects.bulk_create(
+        [GroupBuyItem(neighbourhood_id=gb.neighbourhood_id, group_buy=gb, **row) for row in clean]
+    )
+    audit_record(
+        actor=actor,
+        action="supplies.group_buy_propose",
+        obj=gb,
+        changes={
+            "leader": leader.pk,
+            "category": category,
+            "delivery_date": delivery_date.isoformat(),
+            "items": len(clean),
+        },
+    )
+    return gb
+
+
+def _locked(gb: GroupBuy) -> GroupBuy:
+    return GroupBuy.objects.select_for_update().get(pk=gb.pk)
+
+
+def _transition(gb: GroupBuy, *, allowed: Iterable[str], message: str) -> None:
+    if gb.status not in allowed:
+        raise ValidationError(f"{message}(当前状态:{gb.get_status_display()})")
+
+
+def _audit_status(actor, gb: GroupBuy, before: str, action: str, **extra) -> None:
+    audit_record(
+        actor=actor, action=f"supplies.group_buy_{action}", obj=gb, changes={"status": [before, gb.status], **extra}
+    )
+
+
+def bidding_group(gb: GroupBuy):
+    """Proposals competing with ``gb``: same compound, category and delivery day."""
+    return GroupBuy.objects.filter(
+        compound_id=gb.compound_id, category=gb.category, delivery_date=gb.delivery_date
+    ).order_by("id")
+
+
+def _settle_bidding(*, actor, winner: GroupBuy, mode: str, votes: int = 0) -> GroupBuy:
+    rivals = list(bidding_group(winner).select_for_update().filter(status=S.PROPOSED).exclude(pk=winner.pk))
+    winner.status = S.SELECTED
+    winner.selected_by = mode
+    winner.votes_received = votes
+    winner.save(update_fields=["status", "selected_by", "votes_received"])
+    _audit_status(actor, winner, S.PROPOSED, "select", mode=mode, votes=votes)
+    for rival in rivals:
+        rival.status = S.NOT_SELECTED
+        rival.status_reason = "同类比选未选中"
+        rival.votes_received = Vote.objects.filter(group_buy=rival).count()
+        rival.save(update_fields=["status", "status_reason", "votes_received"])
+        _audit_status(actor, rival, S.PROPOSED, "not_selected", winner=winner.pk)
+    return winner
+
+
+@transaction.atomic
+def group_buy_pick(*, actor, group_buy: GroupBuy) -> GroupBuy:
+    """The committee picks one proposal of a bidding group (when the setting says so)."""
+    settings = settings_for(group_buy.neighbourhood_id, lock=True)
+    gb = _locked(group_buy)
+    _transition(gb, allowed=[S.PROPOSED], message="只能选定待比选的团购")
+    if settings.selection_mode != SelectionMode.COMMITTEE:
+        raise ValidationError("本居民区由居民投票选定,请使用“统计投票”")
+    _require_active_leader(gb.leader)
+    return _settle_bidding(actor=actor, winner=gb, mode=SelectionMode.COMMITTEE)
+
+
+def vote_tally(group_buy: GroupBuy) -> dict[int, int]:
+    counts = dict.fromkeys(bidding_group(group_buy).filter(status=S.PROPOSED).values_list("id", flat=True), 0)
+    for gb_id in Vote.objects.filter(bidding_key=group_buy.bidding_key).values_list("group_buy_id", flat=True):
+        if gb_id in counts:
+            counts[gb_id] += 1
+    return counts
+
+
+@transaction.atomic
+def bidding_close_vote(*, actor, group_buy: GroupBuy) -> GroupBuy:
+    """Count the residents' votes of ``group_buy``'s bidding group; the most votes wins
+    (a tie goes to the earlier proposal)."""
+    settings = settings_for(group_buy.neighbourhood_id, lock=True)
+    gb = _locked(group_buy)
+    _transition(gb, allowed=[S.PROPOSED], message="只能统计待比选团购的投票")
+    if settings.selection_mode != SelectionMode.VOTE:
+        raise ValidationError("本居民区由居委/业委会选定,不使用投票")
+    counts = vote_tally(gb)
+    if not any(counts.values()):
+        raise ValidationError("还没有住户投票")
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    winner = GroupBuy.objects.select_for_update().get(pk=ranked[0][0])
+    _require_active_leader(winner.leader)
+    return _settle_bidding(actor=actor, winner=winner, mode=SelectionMode.VOTE, votes=ranked[0][1])
+
+
+@transaction.atomic
+def vote_cast(*, actor, household: Household, group_buy: GroupBuy) -> Vote:
+    """One vote per household per bidding group."""
+    gb = GroupBuy.objects.select_related("compound").get(pk=group_buy.pk)
+    if gb.status != S.PROPOSED:
+        raise ValidationError("该团购已不在比选中")
+    if household.building.compound_id != gb.compound_id:
+        raise ValidationError("只能为本小区的团购投票")
+    if settings_for(gb.neighbourhood_id).selection_mode != SelectionMode.VOTE:
+        raise ValidationError("本居民区由居委/业委会选定,不需要投票")
+    if Vote.objects.filter(household=household, bidding_key=gb.bidding_key).exists():
+        raise ValidationError("本户已经投过票")
+    try:
+        with transaction.atomic():
+            vote = Vote.objects.create(
+                neighbourhood_id=gb.neighbourhood_id,
+                household=household,
+                building_id=household.building_id,
+                group_buy=gb,
+                bidding_key=gb.bidding_key,
+            )
+    except IntegrityError as exc:
+        raise ValidationError("本户已经投过票") from exc
+    audit_record(actor=actor, action="supplies.vote_cast", obj=gb, changes={"household": household.pk})
+    return vote
+
+
+@transaction.atomic
+def group_buy_reject(*, actor, group_buy: GroupBuy, reason: str) -> GroupBuy:
+    gb = _locked(group_buy)
+    _transition(gb, allowed=[S.PROPOSED, S.SELECTED], message="只能驳回尚未开团的团购")
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["请填写驳回原因"]})
+    before = gb.status
+    gb.status, gb.status_reason = S.REJECTED, reason.strip()
+    gb.save(update_fields=["status", "status_reason"])
+    _audit_status(actor, gb, before, "reject", reason=gb.status_reason)
+    return gb
+
+
+@transaction.atomic
+def group_buy_cancel(*, actor, group_buy: GroupBuy, reason: str) -> GroupBuy:
+    gb = _locked(group_buy)
+    _transition(gb, allowed=[S.PROPOSED, S.SELECTED, S.OPEN, S.CLOSED], message="到货后不能取消")
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["请填写取消原因"]})
+    # Lock the items like an order does, so no order slips in while we cancel.
+    list(GroupBuyItem.objects.select_for_update().filter(group_buy=gb).order_by("id"))
+    before = gb.status
+    gb.status, gb.status_reason = S.CANCELLED, reason.strip()
+    gb.save(update_fields=["status", "status_reason"])
+    _audit_status(actor, gb, before, "cancel", reason=gb.status_reason)
+    return gb
+
+
+@transaction.atomic
+def group_buy_open(*, actor, group_buy: GroupBuy) -> GroupBuy:
+    """Open a selected group buy for orders (接龙), within the per-category daily limit."""
+    settings = settings_for(group_buy.neighbourhood_id, lock=True)  # serialises concurrent openings
+    gb = _locked(group_buy)
+    _transition(gb, allowed=[S.SELECTED], message="只有已选定的团购才能开团")
+    _require_active_leader(gb.leader)
+    live = (
+        GroupBuy.objects.filter(
+            compound_id=gb.compound_id, category=gb.category, delivery_date=gb.delivery_date, status__in=LIVE_STATES
+        )
+        .exclude(pk=gb.pk)
+        .count()
+    )
+    if live >= settings.daily_limit_per_category:
+        raise ValidationError(
+            f"本小区{gb.delivery_date:%m月%d日}的{gb.get_category_display()}团购已达上限"
+            f"({settings.daily_limit_per_category}个)"
+        )
+    gb.status, gb.opened_at = S.OPEN, timezone.now()
+    gb.save(update_fields=["status", "opened_at"])
+    _audit_status(actor, gb, S.SELECTED, "open")
+    return gb
+
+
+@transaction.atomic
+def group_buy_close(*, actor, group_buy: GroupBuy) -> GroupBuy:
+    gb = _locked(group_buy)
+    _transition(gb, allowed=[S.OPEN], message="只有接龙中的团购才能截单")
+    list(GroupBuyItem.objects.select_for_update().filter(group_buy=gb).order_by("id"))
+    gb.status, gb.closed_at = S.CLOSED, timezone.now()
+    gb.save(update_fields=["status", "closed_at"])
+    _audit_status(actor, gb, S.OPEN, "close")
+    return gb
+
+
+@transaction.atomic
+def group_buy_arrive(
+    *,
+    actor,
+    group_buy: GroupBuy,
+    vehicle_plate: str,
+    driver_name: str,
+    driver_phone: str = "",
+    arrival_note: str = "",
+    arrived_at: dt.datetime | None = None,
+) -> GroupBuy:
+    """The gate declares the arrival (vehicle, driver, quantities, time) and admits the goods."""
+    gb = _locked(group_buy)
+    _transition(gb, allowed=[S.CLOSED], message="只有已截单的团购才能登记到货")
+    errors: dict[str, list[str]] = {}
+    if not (vehicle_plate or "").strip():
+        errors["vehicle_plate"] = ["请填写车牌"]
+    if not (driver_name or "").strip():
+        errors["driver_name"] = ["请填写司机姓名"]
+    arrived_at = arrived_at or timezone.now()
+    if arrived_at > timezone.now() + dt.timedelta(minutes=5):
+        errors["arrived_at"] = ["到货时间不能晚于现在"]
+    if errors:
+        raise ValidationError(errors)
+    gb.vehicle_plate = vehicle_plate.strip().upper()[:20]
+    gb.driver_name = driver_name.strip()[:64]
+    gb.driver_phone = "".join(ch for ch in (driver_phone or "") if ch.isdigit())[:11]
+    gb.arrival_note = arrival_note or ""
+    gb.arrived_at = arrived_at
+    gb.admitted_by = _user(actor)
+    gb.status = S.ARRIVED
+    gb.save()
+    _audit_status(actor, gb, S.CLOSED, "arrive", vehicle=gb.vehicle_plate, arrived_at=arrived_at.isoformat())
+    return gb
+
+
+@transaction.atomic
+def group_buy_disinfect(*, actor, group_buy: GroupBuy, disinfected_at: dt.datetime | None = None) -> GroupBuy:
+    """Goods disinfected at the gate; they rest for the neighbourhood's rest time before sorting."""
+    gb = _locked(group_buy)
+    _transition(gb, allowed=[S.ARRIVED], message="只有已到货的团购才能登记消杀")
+    disinfected_at = disinfected_at or timezone.now()
+    if gb.arrived_at and disinfected_at < gb.arrived_at:
+        raise ValidationError({"disinfected_at": ["消杀时间不能早于到货时间"]})
+    if disinfected_at > timezone.now() + dt.timedelta(minutes=5):
+        raise ValidationError({"disinfected_at": ["消杀时间不能晚于现在"]})
+    rest = settings_for(gb.neighbourhood_id).rest_minutes
+    gb.disinfected_at = disinfected_at
+    gb.disinfected_by = _user(actor)
+    gb.ready_at = disinfected_at + dt.timedelta(minutes=rest)
+    gb.status = S.DISINFECTED
+    gb.save()
+    _audit_status(actor, gb, S.ARRIVED, "disinfect", ready_at=gb.ready_at.isoformat(), rest_minutes=rest)
+    return gb
+
+
+def _require_ready(gb: GroupBuy) -> None:
+    if gb.ready_at is None or timezone.now() < gb.ready_at:
+        when = timezone.localtime(gb.ready_at).strftime("%H:%M") if gb.ready_at else "消杀后"
+        raise ValidationError(f"物资还在静置,{when} 之后才能分拣和送货")
+
+
+@transaction.atomic
+def group_buy_sort(*, actor, group_buy: GroupBuy) -> GroupBuy:
+    gb = _locked(group_buy)
+    _transition(gb, allowed=[S.DISINFECTED], message="只有消杀后的团购才能分拣")
+    _require_ready(gb)
+    gb.status, gb.sorted_at = S.SORTED, timezone.now()
+    gb.save(update_fields=["status", "sorted_at"])
+    _audit_status(actor, gb, S.DISINFECTED, "sort")
+    return gb
+
+
+@transaction.atomic
+def building_deliver(
+    *, actor, group_buy: GroupBuy, building: Building, bags: int = 0, note: str = ""
+) -> BuildingDelivery:
+    """A volunteer signs off a building's bags as delivered to every door."""
+    gb = _locked(group_buy)
+    _transition(gb, allowed=[S.DISINFECTED, S.SORTED], message="物资尚未消杀分拣,不能送货")
+    _require_ready(gb)
+    if building.compound_id != gb.compound_id:
+        raise ValidationError({"building": ["不是本团购小区的楼栋"]})
+    if not Order.objects.filter(group_buy=gb, building=building, status=OrderStatus.ACTIVE).exists():
+        raise ValidationError({"building": ["该楼栋没有订单"]})
+    if BuildingDelivery.objects.filter(group_buy=gb, building=building).exists():
+        raise ValidationError({"building": ["该楼栋已经签收"]})
+    try:
+        bags = int(bags or 0)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"bags": ["袋数应为整数"]}) from exc
+    if bags < 0:
+        raise ValidationError({"bags": ["袋数不能为负"]})
+    delivery = BuildingDelivery.objects.create(
+        neighbourhood_id=gb.neighbourhood_id,
+        group_buy=gb,
+        building=building,
+        bags=bags,
+        note=(note or "")[:200],
+        delivered_by=actor,
+    )
+    audit_record(
+        actor=actor, action="supplies.building_deliver", obj=gb, changes={"building": building.pk, "bags": bags}
+    )
+    ordered = set(
+        Order.objects.filter(group_buy=gb, status=OrderStatus.ACTIVE).values_list("building_id", flat=True).distinct()
+    )
+    signed = set(BuildingDelivery.objects.filter(group_buy=gb).values_list("building_id", flat=True))
+    if ordered <= signed:
+        before = gb.status
+        gb.status, gb.delivered_at = S.DELIVERED, timezone.now()
+        gb.save(update_fields=["status", "delivered_at"])
+        _audit_status(actor, gb, before, "deliver")
+    return delivery
+
+
+@transaction.atomic
+def issue_record(
+    *,
+    actor,
+    group_buy: GroupBuy,
+    kind: str,
+    text: str,
+    household: Household | None = None,
+    refund_amount: Decimal | None = None,
+) -> GroupBuyIssue:
+    """A complaint or a refund noted against a group buy that has arrived."""
+    group_buy = GroupBuy.objects.get(pk=group_buy.pk)
+    if group_buy.status not in (S.ARRIVED, S.DISINFECTED, S.SORTED, S.DELIVERED, S.CLOSED):
+        raise ValidationError("只能对已截单或到货的团购登记投诉/退款")
+    errors: dict[str, list[str]] = {}
+    if kind not in IssueKind.values:
+        errors["kind"] = ["不是可选值之一"]
+    if not (text or "").strip():
+        errors["text"] = ["请填写内容"]
+    if kind == IssueKind.REFUND and (refund_amount is None or refund_amount <= 0):
+        errors["refund_amount"] = ["请填写退款金额"]
+    if household is not None and household.building.compound_id != group_buy.compound_id:
+        errors["household"] = ["不是本小区的住户"]
+    if errors:
+        raise ValidationError(errors)
+    issue = GroupBuyIssue.objects.create(
+        neighbourhood_id=group_buy.neighbourhood_id,
+        group_buy=group_buy,
+        compound_id=group_buy.compound_id,
+        household=household,
+        kind=kind,
+        text=text.strip(),
+        refund_amount=refund_amount if kind == IssueKind.REFUND else None,
+        recorded_by=_user(actor),
+    )
+    audit_record(
+        actor=actor,
+        action=f"supplies.{kind}",
+        obj=group_buy,
+        changes={
+            "issue": issue.pk,
+            "household": household.pk if household else None,
+            "refund": str(refund_amount or ""),
+        },
+    )
+    return issue
+
+
+# Orders ------------------------------------------------------------------------------------
+
+
+def _clean_quantities(quantities: dict[Any, Any]) -> dict[int, int]:
+    clean: dict[int, int] = {}
+    errors = []
+    for raw_item, raw_qty in (quantities or {}).items():
+        try:
+            item_id, qty = int(raw_item), int(raw_qty or 0)
+        except (TypeError, ValueError):
+            errors.append("数量应为整数")
+            continue
+        if qty < 0:
+            errors.append("数量不能为负")
+            continue
+        if qty:
+            clean[item_id] = clean.get(item_id, 0) + qty
+    if errors:
+        raise ValidationError({"items": sorted(set(errors))})
+    if not clean:
+        raise ValidationError({"items": ["请至少选择一件商品"]})
+    return clean
+
+
+def order_place(
+    *,
+    actor,
+    group_buy: GroupBuy,
+    household: Household,
+    quantities: dict[Any, Any],
+    delivery_mode: str = DeliveryMode.DOOR,
+    is_proxy: bool = False,
+    proxy_for: Resident | None = None,
+    idempotency_key: str = "",
+    note: str = "",
+) -> tuple[Order, bool]:
+    """Place an order; returns ``(order, created)``. A retry with the same idempotency key
+    returns the first order and changes nothing.
+
+    No oversell: the ordered item rows are locked (in id order, so two orders cannot deadlock)
+    before the remaining quantity and the household's limit are checked; the check constraint
+    on ``GroupBuyItem`` backs it up.
+    """
+    clean = _clean_quantities(quantities)
+    key = (idempotency_key or "")[:200]
+    if delivery_mode not in DeliveryMode.values:
+        raise ValidationError({"delivery_mode": ["不是可选值之一"]})
+    if household.building.compound_id != group_buy.compound_id:
+        raise ValidationError({"household": ["只能订本小区的团购"]})
+    if delivery_mode == DeliveryMode.PICKUP:
+        level = zone_levels(building_ids=[household.building_id]).get(household.building_id)
+        if level == SEALED:
+            raise ValidationError({"delivery_mode": ["封控楼栋不能自提,只能送货上门"]})
+    with transaction.atomic():
+        if key:
+            existing = Order.objects.filter(group_buy=group_buy, household=household, idempotency_key=key).first()
+            if existing is not None:
+                return existing, False
+        items = list(GroupBuyItem.objects.filter(group_buy=group_buy, pk__in=list(clean)).order_by("id"))
+        unknown = set(clean) - {i.pk for i in items}
+        if unknown:
+            raise ValidationError({"items": ["商品不属于该团购"]})
+        if GroupBuy.objects.filter(pk=group_buy.pk).values_list("status", flat=True).first() != S.OPEN:
+            gb = GroupBuy.objects.get(pk=group_buy.pk)
+            raise ValidationError(f"该团购{gb.get_status_display()},不能下单")
+        # Write the order first and take the item locks last, so they are held only for the
+        # check and the counter update (the hot rows of a popular group buy).
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    neighbourhood_id=group_buy.neighbourhood_id,
+                    group_buy=group_buy,
+                    household=household,
+                    building_id=household.building_id,
+                    delivery_mode=delivery_mode,
+                    is_proxy=is_proxy,
+                    placed_by=_user(actor) if is_proxy else None,
+                    proxy_for=proxy_for,
+                    total_amount=sum((i.unit_price * clean[i.pk] for i in items), Decimal("0")),
+                    idempotency_key=key,
+                    note=(note or "")[:200],
+                )
+        except IntegrityError:
+            # A concurrent retry with the same key committed first: its order is ours.
+            existing = Order.objects.filter(group_buy=group_buy, household=household, idempotency_key=key).first()
+            if key and existing is not None:
+                return existing, False
+            raise
+        lines = OrderLine.objects.bulk_create(
+            [
+                OrderLine(
+                    neighbourhood_id=group_buy.neighbourhood_id,
+                    order=order,
+                    item=item,
+                    quantity=clean[item.pk],
+                    unit_price=item.unit_price,
+                )
+                for item in items
+            ]
+        )
+        audit_record(
+            actor=actor,
+            action="supplies.order_proxy" if is_proxy else "supplies.order_place",
+            obj=order,
+            changes={
+                "group_buy": group_buy.pk,
+                "items": {str(k): v for k, v in clean.items()},
+                "proxy_for": proxy_for.pk if proxy_for else None,
+            },
+        )
+        # The guard: lock the item rows in id order (two orders cannot deadlock), then check.
+        locked = list(
+            GroupBuyItem.objects.select_for_update()
+            .filter(pk__in=[i.pk for i in items])
+            .order_by("id")
+            .only("id", "name", "unit", "ordered_quantity", "total_quantity", "per_household_limit")
+        )
+        # Read after the locks: a close or cancel (which lock the items too) that committed
+        # meanwhile is seen here.
+        status = GroupBuy.objects.filter(pk=group_buy.pk).values_list("status", flat=True).first()
+        if status != S.OPEN:
+            raise ValidationError(f"该团购{GroupBuyStatus(status).label},不能下单")
+        limited = [i.pk for i in locked if i.per_household_limit is not None]
+        had = {}
+        if limited:
+            had = dict(
+                OrderLine.objects.filter(order__household=household, order__status=OrderStatus.ACTIVE, item__in=limited)
+                .exclude(order=order)
+                .values_list("item_id")
+                .annotate(n=Sum("quantity"))
+                .order_by()
+            )
+        limit_errors, sold_out = [], []
+        for item in locked:
+            qty = clean[item.pk]
+            if item.per_household_limit is not None and had.get(item.pk, 0) + qty > item.per_household_limit:
+                limit_errors.append(f"{item.name}每户限购{item.per_household_limit}{item.unit}")
+            if item.total_quantity is not None and item.ordered_quantity + qty > item.total_quantity:
+                sold_out.append(f"{item.name}只剩{max(item.remaining or 0, 0)}{item.unit}")
+        if limit_errors:
+            raise ValidationError({"items": limit_errors})
+        if sold_out:
+            raise SoldOutError({"items": sold_out})
+        for item in locked:
+            GroupBuyItem.objects.filter(pk=item.pk).update(ordered_quantity=F("ordered_quantity") + clean[item.pk])
+        order._prefetched_objects_cache = {"lines": lines}
+    return order, True
+
+
+def order_place_by_staff(
+    *,
+    actor,
+    group_buy: GroupBuy,
+    household: Household,
+    quantities: dict[Any, Any],
+    resident: Resident | None = None,
+    delivery_mode: str = DeliveryMode.DOOR,
+    idempotency_key: str = "",
+    note: str = "",
+) -> tuple[Order, bool]:
+    """A proxy order. Building leaders (PROXY_ORDER) order for residents tagged 无智能手机 in
+    their buildings; group-buy managers may order for any household in their scope."""
+    manages = can(actor, Action.MANAGE_GROUP_BUYS, household)
+    if not manages:
+        if not can(actor, Action.PROXY_ORDER, household):
+            raise ValidationError({"household": ["无权为该住户代下单"]})
+        if resident is None:
+            raise ValidationError({"resident": ["请选择代谁下单(无智能手机的居民)"]})
+    if resident is not None:
+        if resident.household_id != household.pk:
+            raise ValidationError({"resident": ["该居民不属于此住户"]})
+        if not manages and not resident.tag_rows.filter(tag=Tag.NO_SMARTPHONE).exists():
+            raise ValidationError({"resident": ["只能为标记为“无智能手机”的居民代下单"]})
+    return order_place(
+        actor=actor,
+        group_buy=group_buy,
+        household=household,
+        quantities=quantities,
+        delivery_mode=delivery_mode,
+        is_proxy=True,
+        proxy_for=resident,
+        idempotency_key=idempotency_key,
+        note=note,
+    )
+
+
+@transaction.atomic
+def order_cancel(*, actor, order: Order) -> Order:
+    """Cancel an order while the group buy is still open; its quantities go back."""
+    lines = list(order.lines.all())
+    items = list(GroupBuyItem.objects.select_for_update().filter(pk__in=[ln.item_id for ln in lines]).order_by("id"))
+    order = Order.objects.select_for_update().select_related("group_buy").get(pk=order.pk)
+    if order.status != OrderStatus.ACTIVE:
+        raise ValidationError("订单已经取消")
+    if order.group_buy.status != S.OPEN:
+        raise ValidationError("已截单,不能取消订单;如需退款请登记退款")
+    for line in lines:
+        GroupBuyItem.objects.filter(pk=line.item_id).update(ordered_quantity=F("ordered_quantity") - line.quantity)
+    order.status = OrderStatus.CANCELLED
+    order.save(update_fields=["status"])
+    audit_record(actor=actor, action="supplies.order_cancel", obj=order, changes={"items": len(items)})
+    return order
+
+
+@transaction.atomic
+def order_set_paid(*, actor, order: Order, paid: bool) -> Order:
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.paid != paid:
+        order.paid = paid
+        order.save(update_fields=["paid"])
+        audit_record(actor=actor, action="supplies.order_paid" if paid else "supplies.order_unpaid", obj=order)
+    return order
+
+
+# Handouts ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def handout_round_create(
+    *, actor, neighbourhood: Neighbourhood, title: str, package: str, unit: str = HandoutUnit.HOUSEHOLD, compound=None
+) -> HandoutRound:
+    errors: dict[str, list[str]] = {}
+    if not (title or "").strip():
+        errors["title"] = ["请填写名称"]
+    if not (package or "").strip():
+        errors["package"] = ["请填写物资内容"]
+    if unit not in HandoutUnit.values:
+        errors["unit"] = ["不是可选值之一"]
+    if compound is not None and compound.neighbourhood_id != neighbourhood.pk:
+        errors["compound"] = ["小区不属于该居民区"]
+    if errors:
+        raise ValidationError(errors)
+    rnd = HandoutRound.objects.create(
+        neighbourhood=neighbourhood,
+        compound=compound,
+        title=title.strip()[:100],
+        package=package.strip()[:200],
+        unit=unit,
+        created_by=_user(actor),
+    )
+    audit_record(actor=actor, action="supplies.handout_round_create", obj=rnd, changes={"unit": unit})
+    return rnd
+
+
+@transaction.atomic
+def handout_mark_received(
+    *, actor, round: HandoutRound, household: Household, resident: Resident | None = None
+) -> HandoutReceipt:
+    """Record that a household (or, per person, a resident) received the package."""
+    if household.neighbourhood_id != round.neighbourhood_id or (
+        round.compound_id and household.building.compound_id != round.compound_id
+    ):
+        raise ValidationError({"household": ["该住户不在本轮发放范围内"]})
+    if round.unit == HandoutUnit.PERSON:
+        if resident is None or resident.household_id != household.pk:
+            raise ValidationError({"resident": ["按人发放:请选择本户的居民"]})
+    else:
+        resident = None
+    dup = HandoutReceipt.objects.filter(round=round, household=household, resident=resident)
+    if dup.exists():
+        raise ValidationError("已经登记领取")
+    try:
+        with transaction.atomic():
+            receipt = HandoutReceipt.objects.create(
+                neighbourhood_id=round.neighbourhood_id,
+                round=round,
+                household=household,
+                building_id=household.building_id,
+                resident=resident,
+                recorded_by=_user(actor),
+            )
+    except IntegrityError as exc:
+        raise ValidationError("已经登记领取") from exc
+    audit_record(
+        actor=actor,
+        action="supplies.handout_receive",
+        obj=round,
+        changes={"household": household.pk, "resident": resident.pk if resident else None},
+    )
+    return receipt
+
+
+# Donations and stock -----------------------------------------------------------------------
+
+
+def _positive_int(value, field: str) -> int:
+    try:
+        n = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({field: ["应为正整数"]}) from exc
+    if n <= 0:
+        raise ValidationError({field: ["应为正整数"]})
+    return n
+
+
+@transaction.atomic
+def donation_record(
+    *, actor, neighbourhood: Neighbourhood, donor: str, lines: Iterable[dict[str, Any]], note: str = ""
+) -> Donation:
+    """A donation (donor, items, quantities) goes into stock, one ledger row per item."""
+    if not (donor or "").strip():
+        raise ValidationError({"donor": ["请填写捐赠方"]})
+    clean = []
+    for raw in lines:
+        name = str(raw.get("name") or "").strip()
+        if not name:
+            continue
+        clean.append((name[:100], str(raw.get("unit") or "个")[:16], _positive_int(raw.get("quantity"), "quantity")))
+    if not clean:
+        raise ValidationError({"lines": ["至少填写一种物资和数量"]})
+    donation = Donation.objects.create(
+        neighbourhood=neighbourhood, donor=donor.strip()[:100], note=(note or "")[:200], recorded_by=_user(actor)
+    )
+    for name, unit, qty in sorted(clean):
+        StockItem.objects.get_or_create(neighbourhood=neighbourhood, name=name, defaults={"unit": unit})
+        item = StockItem.objects.select_for_update().get(neighbourhood=neighbourhood, name=name)
+        item.quantity += qty
+        item.save(update_fields=["quantity"])
+        StockMovement.objects.create(
+            neighbourhood=neighbourhood,
+            stock_item=item,
+            kind=MovementKind.DONATION,
+            delta=qty,
+            balance=item.quantity,
+            donation=donation,
+            recipient=donation.donor,
+            actor=_user(actor),
+        )
+    audit_record(
+        actor=actor,
+        action="supplies.donation_record",
+        obj=donation,
+        changes={"lines": [{"name": n, "quantity": q} for n, _u, q in clean]},
+    )
+    return donation
+
+
+@transaction.atomic
+def stock_issue(
+    *,
+    actor,
+    stock_item: StockItem,
+    quantity: int,
+    to_household: Household | None = None,
+    to_user=None,
+    recipient: str = "",
+) -> StockMovement:
+    """Issue stock to a volunteer or a household; the stock never goes below zero."""
+    qty = _positive_int(quantity, "quantity")
+    if to_household is None and to_user is None and not (recipient or "").strip():
+        raise ValidationError({"recipient": ["请填写领取人或住户"]})
+    if to_household is not None and to_household.neighbourhood_id != stock_item.neighbourhood_id:
+        raise ValidationError({"to_household": ["住户不属于该居民区"]})
+    item = StockItem.objects.select_for_update().get(pk=stock_item.pk)
+    if item.quantity < qty:
+        raise SoldOutError({"quantity": [f"库存不足:{item.name}只剩{item.quantity}{item.unit}"]})
+    item.quantity -= qty
+    item.save(update_fields=["quantity"])
+    movement = StockMovement.objects.create(
+        neighbourhood_id=item.neighbourhood_id,
+        stock_item=item,
+        kind=MovementKind.ISSUE,
+        delta=-qty,
+        balance=item.quantity,
+        to_household=to_household,
+        to_user=to_user,
+        recipient=(recipient or "").strip()[:100] or (str(to_household) if to_household else str(to_user or "")),
+        actor=_user(actor),
+    )
+    audit_record(
+        actor=actor,
+        action="supplies.stock_issue",
+        obj=item,
+        changes={"quantity": qty, "household": to_household.pk if to_household else None, "balance": item.quantity},
+    )
+    return movement
+
+
+@transaction.atomic
+def stock_set_threshold(*, actor, stock_item: StockItem, low_threshold: int) -> StockItem:
+    try:
+        value = int(low_threshold)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"low_threshold": ["应为整数"]}) from exc
+    if value < 0:
+        raise ValidationError({"low_threshold": ["不能为负"]})
+    item = StockItem.objects.select_for_update().get(pk=stock_item.pk)
+    before = item.low_threshold
+    item.low_threshold = value
+    item.save(update_fields=["low_threshold"])
+    audit_record(actor=actor, action="supplies.stock_threshold", obj=item, changes={"low_threshold": [before, value]})
+    return item
+
+
+# Appointments ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    actor,
+    neighbourhood: Neighbourhood,
+    title: str,
+    item_name: str,
+    quota_per_household: int,
+    voucher_prefix: str = "KZ",
+) -> AppointmentCampaign:
+    if not (title or "").strip():
+        raise ValidationError({"title": ["请填写名称"]})
+    if not (item_name or "").strip():
+        raise ValidationError({"item_name": ["请填写物资"]})
+    quota = _positive_int(quota_per_household, "quota_per_household")
+    prefix = "".join(ch for ch in (voucher_prefix or "KZ").upper() if ch.isalnum())[:8] or "KZ"
+    campaign = AppointmentCampaign.objects.create(
+        neighbourhood=neighbourhood,
+        title=title.strip()[:100],
+        item_name=item_name.strip()[:100],
+        quota_per_household=quota,
+        voucher_prefix=prefix,
+        created_by=_user(actor),
+    )
+    audit_record(actor=actor, action="supplies.campaign_create", obj=campaign, changes={"quota": quota})
+    return campaign
+
+
+@transaction.atomic
+def window_create(
+    *, actor, campaign: AppointmentCampaign, place: str, starts_at: dt.datetime, ends_at: dt.datetime, capacity: int
+) -> AppointmentWindow:
+    if not (place or "").strip():
+        raise ValidationError({"place": ["请填写领取地点"]})
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": ["结束时间应晚于开始时间"]})
+    cap = _positive_int(capacity, "capacity")
+    window = AppointmentWindow.objects.create(
+        neighbourhood_id=campaign.neighbourhood_id,
+        campaign=campaign,
+        place=place.strip()[:100],
+        starts_at=starts_at,
+        ends_at=ends_at,
+        capacity=cap,
+    )
+    audit_record(
+        actor=actor, action="supplies.window_create", obj=campaign, changes={"window": window.pk, "capacity": cap}
+    )
+    return window
+
+
+def booking_create(
+    *,
+    actor,
+    window: AppointmentWindow,
+    household: Household,
+    quantity: int,
+    mode: str = BookingMode.PICKUP,
+) -> Booking:
+    """Book a scarce item in a window. One booking per household per campaign, within the
+    quota; the window row is locked while its capacity is checked and its voucher numbered."""
+    qty = _positive_int(quantity, "quantity")
+    if mode not in BookingMode.values:
+        raise ValidationError({"mode": ["不是可选值之一"]})
+    with transaction.atomic():
+        w = AppointmentWindow.objects.select_for_update().select_related("campaign").get(pk=window.pk)
+        campaign = w.campaign
+        if household.neighbourhood_id != w.neighbourhood_id:
+            raise ValidationError({"household": ["住户不属于该居民区"]})
+        if qty > campaign.quota_per_household:
+            raise ValidationError({"quantity": [f"每户限约{campaign.quota_per_household}"]})
+        if w.ends_at <= timezone.now():
+            raise ValidationError({"window": ["该时段已结束"]})
+        if Booking.objects.filter(campaign=campaign, household=household).exists():
+            raise ValidationError({"household": ["本户已经预约过,不能重复预约"]})
+        if w.booked >= w.capacity:
+            raise SoldOutError({"window": ["该时段已约满"]})
+        w.booked += 1
+        w.save(update_fields=["booked"])
+        voucher = f"{campaign.voucher_prefix}{timezone.localtime(w.starts_at):%Y%m%d}-{w.pk:03d}-{w.booked:04d}"
+        try:
+            with transaction.atomic():
+                booking = Booking.objects.create(
+                    neighbourhood_id=w.neighbourhood_id,
+                    campaign=campaign,
+                    window=w,
+                    household=household,
+                    building_id=household.building_id,
+                    quantity=qty,
+                    voucher=voucher,
+                    mode=mode,
+                    booked_by=_user(actor),
+                )
+        except IntegrityError as exc:  # a concurrent booking of the same household won
+            raise ValidationError({"household": ["本户已经预约过,不能重复预约"]}) from exc
+        audit_record(
+            actor=actor,
+            action="supplies.booking_create",
+            obj=booking,
+            changes={"window": w.pk, "household": household.pk, "quantity": qty, "mode": mode},
+        )
+    return booking
+
+
+@transaction.atomic
+def booking_collect(*, actor, booking: Booking) -> Booking:
+    booking = Booking.objects.select_for_update().get(pk=booking.pk)
+    if booking.collected_at is not None:
+        raise ValidationError("该凭证已经领取")
+    booking.collected_at = timezone.now()
+    booking.save(update_fields=["collected_at"])
+    audit_record(actor=actor, action="supplies.booking_collect", obj=booking)
+    return booking
