@@ -94,9 +94,10 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while the single writer commits; IMMEDIATE avoids "database is
-    # locked" upgrades from read to write transactions under concurrent requests.
+    # locked" upgrades from read to write transactions under concurrent requests; a writer waits
+    # up to 20 s for the lock (bursts of orders or scans from many phones at once).
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
         "transaction_mode": "IMMEDIATE",
     }
     VAR_DIR.mkdir(parents=True, exist_ok=True)
