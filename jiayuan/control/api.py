@@ -1,3 +1,236 @@
-from ninja import Router
+"""Control endpoints: zone levels, cases, quarantines and health checks.
+
+Names appear only where the caller may VIEW_CONTROL; zones are aggregates (VIEW_ZONES).
+"""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from django.core.exceptions import ValidationError
+from ninja import Query, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import Field
+
+from jiayuan.control import selectors, services
+from jiayuan.control.choices import CaseSource, CaseType, CheckSource, QuarantineStatus, Slot, Symptom
+from jiayuan.control.models import Quarantine
+from jiayuan.core.idempotency import run_idempotent
+from jiayuan.core.permissions import Action
+from jiayuan.core.scoping import can, get_scoped_or_404
+from jiayuan.people.models import Resident
 
 router = Router(tags=["control"])
+
+
+class OverrideOut(Schema):
+    level: str
+    reason: str
+    expires_at: dt.datetime
+
+
+class ZoneOut(Schema):
+    type: Literal["building", "compound"]
+    id: int
+    name: str
+    compound_id: int | None
+    neighbourhood_id: int
+    level: str
+    computed_level: str
+    since: dt.date | None
+    next_change_on: dt.date | None
+    last_positive_on: dt.date | None
+    override: OverrideOut | None
+
+
+def _zone_item(kind: str, row: dict) -> dict:
+    obj = row["obj"]
+    ov = row["override"]
+    return {
+        "type": kind,
+        "id": obj.pk,
+        "name": f"{obj.compound.name} {obj.name}" if kind == "building" else obj.name,
+        "compound_id": obj.compound_id if kind == "building" else None,
+        "neighbourhood_id": obj.neighbourhood_id,
+        "level": row["level"],
+        "computed_level": row["computed_level"],
+        "since": row["since"],
+        "next_change_on": row["next_change_on"],
+        "last_positive_on": row["last_positive_on"],
+        "override": {"level": ov.level, "reason": ov.reason, "expires_at": ov.expires_at} if ov else None,
+    }
+
+
+@router.get("/zones", response=list[ZoneOut], summary="各楼栋、小区的分区等级(封控/管控/防范)")
+@paginate(LimitOffsetPagination)
+def zones_list(request, neighbourhood: int | None = None, compound: int | None = None):
+    data = selectors.zone_list(user=request.auth, neighbourhood_id=neighbourhood, compound_id=compound)
+    items = []
+    for c in data["compounds"]:
+        items.append(_zone_item("compound", c))
+        items.extend(_zone_item("building", b) for b in c["buildings"])
+    return items
+
+
+class CaseIn(Schema):
+    resident: int
+    detected_on: dt.date
+    source: CaseSource
+    type: CaseType = CaseType.ASYMPTOMATIC
+    notes: str = Field("", max_length=1000)
+
+
+class CaseOut(Schema):
+    id: int
+    resident: int
+    building: int | None
+    detected_on: dt.date
+    source: str
+    type: str
+    status: str
+
+    @staticmethod
+    def resolve_resident(obj) -> int:
+        return obj.resident_id
+
+    @staticmethod
+    def resolve_building(obj) -> int | None:
+        return obj.building_id
+
+
+@router.post("/cases", response={201: CaseOut}, summary="登记阳性病例(同一居民未解除的病例会被更新)")
+def cases_create(request, payload: CaseIn):
+    user = request.auth
+    if not can(user, Action.MANAGE_CASES):
+        raise HttpError(403, "没有权限")
+    resident = get_scoped_or_404(
+        Resident.objects.select_related("household__building"), user, Action.MANAGE_CASES, pk=payload.resident
+    )
+    case = services.case_record(
+        actor=user,
+        resident=resident,
+        detected_on=payload.detected_on,
+        source=payload.source,
+        type=payload.type,
+        notes=payload.notes,
+    )
+    return Status(201, case)
+
+
+class QuarantineOut(Schema):
+    id: int
+    resident: int | None
+    name: str
+    building: int | None
+    room: str | None
+    kind: str
+    current_kind: str
+    reason: str
+    start_on: dt.date
+    planned_end: dt.date
+    test_days: list[int]
+    status: str
+    ended_on: dt.date | None
+    early_release: bool
+
+    @staticmethod
+    def resolve_resident(obj):
+        return obj.resident_id
+
+    @staticmethod
+    def resolve_name(obj):
+        return obj.person_name
+
+    @staticmethod
+    def resolve_building(obj):
+        return obj.building_id
+
+    @staticmethod
+    def resolve_room(obj):
+        return obj.household.label if obj.household_id else None
+
+    @staticmethod
+    def resolve_current_kind(obj):
+        return obj.current_kind
+
+
+class QuarantineFilters(Schema):
+    status: QuarantineStatus | None = None
+    building: int | None = None
+
+
+@router.get("/quarantines", response=list[QuarantineOut], summary="隔离与健康监测名单")
+@paginate(LimitOffsetPagination)
+def quarantines_list(request, filters: Query[QuarantineFilters]):
+    return selectors.quarantine_list(user=request.auth, status=filters.status or "", building_id=filters.building)
+
+
+class HealthCheckIn(Schema):
+    resident: int | None = None
+    quarantine: int | None = None
+    date: dt.date
+    slot: Slot
+    temperature: Decimal = Field(..., ge=34, le=43, decimal_places=1)
+    symptoms: list[Symptom] = []
+    symptom_note: str = Field("", max_length=200)
+    door_sensor: str = Field("", max_length=100)
+    idempotency_key: str = Field("", max_length=200)
+
+
+class HealthCheckOut(Schema):
+    id: int
+    quarantine: int | None
+    resident: int | None
+    date: dt.date
+    slot: str
+    temperature: str
+    alert: bool
+    created: bool
+
+
+@router.post(
+    "/health-checks", response={200: HealthCheckOut, 201: HealthCheckOut}, summary="录入健康监测(同一时段再报覆盖)"
+)
+def health_checks_create(request, payload: HealthCheckIn):
+    user = request.auth
+    if not can(user, Action.RECORD_HEALTH_CHECK):
+        raise HttpError(403, "没有权限")
+    if payload.resident is None and payload.quarantine is None:
+        raise ValidationError({"resident": ["请提供 resident 或 quarantine"]})
+    quarantine = resident = None
+    if payload.quarantine is not None:
+        quarantine = get_scoped_or_404(
+            Quarantine.objects.select_related("resident"), user, Action.RECORD_HEALTH_CHECK, pk=payload.quarantine
+        )
+    if payload.resident is not None:
+        resident = get_scoped_or_404(
+            Resident.objects.select_related("household"), user, Action.RECORD_HEALTH_CHECK, pk=payload.resident
+        )
+
+    def run():
+        check, created = services.health_check_record(
+            actor=user,
+            quarantine=quarantine,
+            resident=resident,
+            on=payload.date,
+            slot=payload.slot,
+            temperature=payload.temperature,
+            symptoms=list(payload.symptoms),
+            symptom_note=payload.symptom_note,
+            door_sensor=payload.door_sensor,
+            source=CheckSource.STAFF,
+        )
+        body = {
+            "id": check.pk,
+            "quarantine": check.quarantine_id,
+            "resident": check.resident_id,
+            "date": check.on.isoformat(),
+            "slot": check.slot,
+            "temperature": str(check.temperature),
+            "alert": check.alert,
+            "created": created,
+        }
+        return (201 if created else 200), body
+
+    return Status(*run_idempotent(scope=f"control.health_check:{user.pk}", key=payload.idempotency_key, fn=run))

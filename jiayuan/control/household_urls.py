@@ -1,6 +1,10 @@
 """Pages a household opens through its link, under `/h/<token>/control/` (no login)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from jiayuan.control import household_views
 
 app_name = "control_household"
-urlpatterns: list = []
+urlpatterns = [
+    path("health/", household_views.health_check, name="health"),
+]

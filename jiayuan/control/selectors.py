@@ -1,17 +1,527 @@
-"""Reads other apps rely on. Contract (ADR 0006): ``zone_levels`` is how screening and supplies
-learn a building's zone level."""
+"""Reads of the control app, always through the acting user's scope.
+
+Contract (ADR 0006): ``zone_levels`` is how screening and supplies learn a building's zone level.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from jiayuan.control.choices import ZoneLevel
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from jiayuan.control.choices import (
+    OPEN_CASE_STATUSES,
+    CaseStatus,
+    ContactKind,
+    HouseholdMark,
+    QuarantineKind,
+    QuarantineReason,
+    QuarantineStatus,
+    Slot,
+    ZoneLevel,
+)
+from jiayuan.control.models import (
+    Case,
+    Contact,
+    HealthCheck,
+    Quarantine,
+    Returnee,
+    ZoneChange,
+    ZoneOverride,
+    ZoneSettings,
+    ZoneStatus,
+)
+from jiayuan.control.zones import DEFAULT_RULES, Rules, compute_level
+from jiayuan.core.permissions import Action
+from jiayuan.core.scoping import get_scoped_or_404, restrict
+from jiayuan.places.models import Building, Compound, Household
+
+_LEVEL_ORDER = {ZoneLevel.SEALED: 0, ZoneLevel.CONTROLLED: 1, ZoneLevel.PRECAUTION: 2}
+
+
+def _active_overrides() -> QuerySet[ZoneOverride]:
+    now = timezone.now()
+    return ZoneOverride.objects.filter(ended_at__isnull=True, starts_at__lte=now, expires_at__gt=now)
 
 
 def zone_levels(*, building_ids: Iterable[int]) -> dict[int, str]:
     """Effective zone level (a ``ZoneLevel`` value, override included) for each building id.
 
-    Buildings with no recorded level are precaution zones.
+    Buildings with no recorded level are precaution zones. Two queries: the stored levels (the
+    engine writes a building's compound level there when the unit is the compound), and the
+    overrides in force on these buildings or their compounds (a building's own override wins).
     """
-    # Placeholder until the zone engine lands: every building is a precaution zone.
-    return dict.fromkeys(building_ids, ZoneLevel.PRECAUTION.value)
+    ids = sorted({int(i) for i in building_ids})
+    if not ids:
+        return {}
+    rows = Building.objects.filter(id__in=ids).values_list(
+        "id",
+        "compound_id",
+        "neighbourhood_id",
+        "zone_status__level",
+        "zone_status__next_change_on",
+        "zone_status__last_positive_on",
+    )
+    result: dict[int, str] = {}
+    compound_of: dict[int, int] = {}
+    fresh = _Freshness()
+    for bid, cid, nb, level, next_change_on, last in rows:
+        result[bid] = fresh.level(level, next_change_on, last, nb)
+        compound_of[bid] = cid
+    for missing in set(ids) - set(result):
+        result[missing] = ZoneLevel.PRECAUTION.value
+    overrides = (
+        _active_overrides()
+        .filter(Q(building_id__in=ids) | Q(compound_id__in=Building.objects.filter(id__in=ids).values("compound_id")))
+        .order_by("created_at", "id")
+        .values_list("building_id", "compound_id", "level")
+    )
+    by_building: dict[int, str] = {}
+    by_compound: dict[int, str] = {}
+    for bid, cid, level in overrides:
+        if bid:
+            by_building[bid] = level
+        else:
+            by_compound[cid] = level
+    for bid in result:
+        if bid in by_building:
+            result[bid] = by_building[bid]
+        elif compound_of.get(bid) in by_compound:
+            result[bid] = by_compound[compound_of[bid]]
+    return result
+
+
+class _Freshness:
+    """Reads stay right even when the daily recompute has not run yet: a stored level whose
+    ``next_change_on`` has come is re-derived from its last positive (the recompute then only
+    records the history and publishes the change)."""
+
+    def __init__(self):
+        self.today = timezone.localdate()
+        self._rules: dict[int, Rules] = {}
+
+    def level(self, level, next_change_on, last_positive_on, neighbourhood_id) -> str:
+        if not level:
+            return ZoneLevel.PRECAUTION.value
+        if next_change_on is None or next_change_on > self.today:
+            return level
+        if neighbourhood_id not in self._rules:
+            self._rules[neighbourhood_id] = zone_rules(neighbourhood_id)
+        return compute_level(last_positive_on, self.today, self._rules[neighbourhood_id]).level
+
+    def status(self, status):
+        """``(level, next_change_on, since)`` of a stored status, fresh today."""
+        if status is None:
+            return ZoneLevel.PRECAUTION.value, None, None
+        level = self.level(status.level, status.next_change_on, status.last_positive_on, status.neighbourhood_id)
+        if level == status.level:
+            return level, status.next_change_on, status.since
+        comp = compute_level(status.last_positive_on, self.today, self._rules[status.neighbourhood_id])
+        return level, comp.next_change_on, comp.since
+
+
+def zone_level_of(*, building: Building | None = None, compound: Compound | None = None) -> str:
+    """Effective level of one building or compound."""
+    if building is not None:
+        return zone_levels(building_ids=[building.pk])[building.pk]
+    override = _active_overrides().filter(compound=compound).order_by("-created_at", "-id").first()
+    if override is not None:
+        return override.level
+    status = ZoneStatus.objects.filter(compound=compound).first()
+    return _Freshness().status(status)[0]
+
+
+def zone_rules(neighbourhood_id: int) -> Rules:
+    row = ZoneSettings.objects.filter(neighbourhood_id=neighbourhood_id).first()
+    if row is None:
+        return DEFAULT_RULES
+    return Rules(row.unit, row.sealed_days, row.controlled_days)
+
+
+def zone_list(*, user, neighbourhood_id: int | None = None, compound_id: int | None = None) -> dict:
+    """Every building and compound the user may see (VIEW_ZONES) with its effective level,
+    ``since``, ``next_change_on`` and the override in force, if any."""
+    buildings = restrict(Building.objects.select_related("compound"), user, Action.VIEW_ZONES)
+    if neighbourhood_id:
+        buildings = buildings.filter(neighbourhood_id=neighbourhood_id)
+    if compound_id:
+        buildings = buildings.filter(compound_id=compound_id)
+    buildings = list(buildings.order_by("compound__name", "sort_key", "number"))
+    bids = [b.pk for b in buildings]
+    cids = sorted({b.compound_id for b in buildings})
+    statuses_b = {s.building_id: s for s in ZoneStatus.objects.filter(building_id__in=bids)}
+    statuses_c = {s.compound_id: s for s in ZoneStatus.objects.filter(compound_id__in=cids)}
+    ov_b: dict[int, ZoneOverride] = {}
+    ov_c: dict[int, ZoneOverride] = {}
+    for ov in _active_overrides().filter(Q(building_id__in=bids) | Q(compound_id__in=cids)).order_by("created_at"):
+        (ov_b if ov.building_id else ov_c)[ov.building_id or ov.compound_id] = ov
+
+    fresh = _Freshness()
+
+    def row(obj, status, override, inherited=None):
+        level, next_change_on, since = fresh.status(status)
+        computed = level
+        if override is not None:
+            level = override.level
+        elif inherited is not None:
+            level = inherited.level
+            override = inherited
+        return {
+            "obj": obj,
+            "level": level,
+            "level_label": ZoneLevel(level).label,
+            "computed_level": computed,
+            "since": since,
+            "next_change_on": next_change_on if override is None else None,
+            "days_to_change": (next_change_on - fresh.today).days if next_change_on and override is None else None,
+            "last_positive_on": status.last_positive_on if status else None,
+            "override": override,
+        }
+
+    compounds = {}
+    for b in buildings:
+        if b.compound_id not in compounds:
+            compounds[b.compound_id] = row(b.compound, statuses_c.get(b.compound_id), ov_c.get(b.compound_id))
+            compounds[b.compound_id]["buildings"] = []
+        compounds[b.compound_id]["buildings"].append(
+            row(b, statuses_b.get(b.pk), ov_b.get(b.pk), inherited=ov_c.get(b.compound_id))
+        )
+    counts = Counter(r["level"] for c in compounds.values() for r in c["buildings"])
+    return {
+        "compounds": list(compounds.values()),
+        "counts": [(lvl, label, counts.get(lvl, 0)) for lvl, label in ZoneLevel.choices],
+    }
+
+
+def zone_history(*, user, building_id: int | None = None, compound_id: int | None = None) -> QuerySet[ZoneChange]:
+    qs = restrict(ZoneChange.objects.select_related("building", "compound", "actor"), user, Action.VIEW_ZONES)
+    if building_id:
+        qs = qs.filter(building_id=building_id)
+    if compound_id:
+        qs = qs.filter(compound_id=compound_id)
+    return qs.order_by("-at", "-id")
+
+
+def zone_override_list(*, user) -> QuerySet[ZoneOverride]:
+    return restrict(
+        _active_overrides().select_related("building__compound", "compound", "created_by"), user, Action.VIEW_ZONES
+    ).order_by("expires_at")
+
+
+# --- Cases, quarantines, returnees -------------------------------------------------------------
+
+
+def case_list(*, user, status: str = "", building_id: int | None = None, open_only: bool = False) -> QuerySet[Case]:
+    qs = restrict(Case.objects.select_related("resident", "building__compound", "household"), user, Action.VIEW_CONTROL)
+    if status:
+        qs = qs.filter(status=status)
+    if open_only:
+        qs = qs.filter(status__in=OPEN_CASE_STATUSES)
+    if building_id:
+        qs = qs.filter(building_id=building_id)
+    return qs.order_by("-detected_on", "-id")
+
+
+def case_get(*, user, case_id: int, action: str = Action.VIEW_CONTROL) -> Case:
+    return get_scoped_or_404(
+        Case.objects.select_related("resident", "building__compound", "household"), user, action, pk=case_id
+    )
+
+
+def quarantine_list(
+    *,
+    user,
+    status: str = "",
+    kind: str = "",
+    reason: str = "",
+    building_id: int | None = None,
+) -> QuerySet[Quarantine]:
+    qs = restrict(
+        Quarantine.objects.select_related("resident", "contact__resident", "building__compound", "household"),
+        user,
+        Action.VIEW_CONTROL,
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if reason:
+        qs = qs.filter(reason=reason)
+    if building_id:
+        qs = qs.filter(building_id=building_id)
+    return qs.order_by("status", "planned_end", "id")
+
+
+def quarantine_get(*, user, quarantine_id: int, action: str = Action.VIEW_CONTROL) -> Quarantine:
+    return get_scoped_or_404(
+        Quarantine.objects.select_related("resident", "contact__resident", "building__compound", "household"),
+        user,
+        action,
+        pk=quarantine_id,
+    )
+
+
+def returnee_list(*, user, due_within: int | None = None) -> QuerySet[Returnee]:
+    """Returnees; with ``due_within`` only those whose quarantine ends in the next N days."""
+    qs = restrict(
+        Returnee.objects.select_related("resident", "building__compound", "quarantine"), user, Action.VIEW_CONTROL
+    )
+    if due_within is not None:
+        today = timezone.localdate()
+        qs = qs.filter(
+            quarantine__status=QuarantineStatus.ACTIVE,
+            quarantine__planned_end__lte=today + dt.timedelta(days=due_within),
+        ).order_by("quarantine__planned_end", "id")
+    return qs
+
+
+# --- Health checks -----------------------------------------------------------------------------
+
+
+def checks_due(*, user, on: dt.date | None = None, missing_only: bool = False) -> list[dict]:
+    """Active quarantines on ``on`` with that day's morning and afternoon checks (or None)."""
+    on = on or timezone.localdate()
+    quarantines = list(
+        quarantine_list(user=user, status=QuarantineStatus.ACTIVE)
+        .filter(start_on__lte=on)
+        .order_by("building__compound__name", "building__sort_key", "household__room", "id")
+    )
+    checks = defaultdict(dict)
+    for c in HealthCheck.objects.filter(quarantine__in=[q.pk for q in quarantines], on=on):
+        checks[c.quarantine_id][c.slot] = c
+    rows = []
+    for q in quarantines:
+        row = {
+            "quarantine": q,
+            "morning": checks[q.pk].get(Slot.MORNING),
+            "afternoon": checks[q.pk].get(Slot.AFTERNOON),
+        }
+        row["missing"] = [s for s in (Slot.MORNING, Slot.AFTERNOON) if row[s] is None]
+        if missing_only and not row["missing"]:
+            continue
+        rows.append(row)
+    return rows
+
+
+def health_alerts(*, user, since: dt.date | None = None) -> QuerySet[HealthCheck]:
+    """Checks with a fever or symptom since ``since`` (default today), newest first."""
+    since = since or timezone.localdate()
+    return (
+        restrict(
+            HealthCheck.objects.select_related("resident", "quarantine__contact", "building__compound"),
+            user,
+            Action.VIEW_CONTROL,
+        )
+        .filter(alert=True, on__gte=since)
+        .order_by("-on", "-at")
+    )
+
+
+def health_check_list(*, user, quarantine_id: int | None = None) -> QuerySet[HealthCheck]:
+    qs = restrict(HealthCheck.objects.select_related("resident"), user, Action.VIEW_CONTROL)
+    if quarantine_id:
+        qs = qs.filter(quarantine_id=quarantine_id)
+    return qs.order_by("-on", "slot")
+
+
+# --- The isolation map and the summary table ---------------------------------------------------
+
+_MARK_ORDER = [
+    HouseholdMark.POSITIVE,
+    HouseholdMark.RETEST,
+    HouseholdMark.CONTACT,
+    HouseholdMark.QUARANTINE,
+    HouseholdMark.MONITORING,
+]
+
+
+def household_marks(household_ids: Iterable[int], today: dt.date | None = None) -> dict[int, dict]:
+    """``{household_id: {"mark": HouseholdMark, "names": [..]}}`` for households with someone
+    positive, in a pooled-tube retest, a contact, in quarantine or under health monitoring."""
+    today = today or timezone.localdate()
+    ids = list(household_ids)
+    marks: dict[int, dict] = {}
+
+    def put(hid, mark, name):
+        entry = marks.setdefault(hid, {"mark": mark, "names": []})
+        if _MARK_ORDER.index(mark) < _MARK_ORDER.index(entry["mark"]):
+            entry["mark"] = mark
+        if name and name not in entry["names"]:
+            entry["names"].append(name)
+
+    for hid, name in Case.objects.filter(
+        household_id__in=ids, status__in=(CaseStatus.AT_HOME, CaseStatus.HOSPITAL, CaseStatus.MAKESHIFT_HOSPITAL)
+    ).values_list("household_id", "resident__name"):
+        put(hid, HouseholdMark.POSITIVE, name)
+    for q in Quarantine.objects.filter(household_id__in=ids, status=QuarantineStatus.ACTIVE).select_related("resident"):
+        if q.reason == QuarantineReason.POSITIVE_POOL:
+            mark = HouseholdMark.RETEST
+        elif q.contact_id:
+            mark = HouseholdMark.CONTACT
+        elif q.kind_on(today) == QuarantineKind.HOME_MONITORING:
+            mark = HouseholdMark.MONITORING
+        else:
+            mark = HouseholdMark.QUARANTINE
+        put(q.household_id, mark, q.resident.name if q.resident_id else "")
+    return marks
+
+
+def isolation_map(*, user, neighbourhood_id: int | None = None, compound_id: int | None = None) -> dict:
+    """Compounds ▸ buildings ▸ floors × rooms, each household cell with its mark; names only
+    in buildings where the user may VIEW_CONTROL."""
+    zones = zone_list(user=user, neighbourhood_id=neighbourhood_id, compound_id=compound_id)
+    bids = [b["obj"].pk for c in zones["compounds"] for b in c["buildings"]]
+    households = list(
+        restrict(Household.objects.filter(building_id__in=bids), user, Action.VIEW_ZONES)
+        .order_by("building_id", "-floor", "unit", "room")
+        .values("id", "building_id", "unit", "room", "floor")
+    )
+    marks = household_marks([h["id"] for h in households])
+    named = set(restrict(Building.objects.filter(id__in=bids), user, Action.VIEW_CONTROL).values_list("id", flat=True))
+    by_building: dict[int, list[dict]] = defaultdict(list)
+    for h in households:
+        m = marks.get(h["id"])
+        h["mark"] = m["mark"] if m else ""
+        h["mark_label"] = HouseholdMark(m["mark"]).label if m else ""
+        h["names"] = m["names"] if m and h["building_id"] in named else []
+        by_building[h["building_id"]].append(h)
+    for c in zones["compounds"]:
+        for b in c["buildings"]:
+            floors: dict = defaultdict(list)
+            for h in by_building.get(b["obj"].pk, []):
+                floors[h["floor"]].append(h)
+            # Every floor of the building gets a row (an empty floor is still drawn), so the grid
+            # keeps the building's shape.
+            for f in range(b["obj"].floors or 0, 0, -1):
+                floors.setdefault(f, [])
+            numbered = sorted((f for f in floors if f is not None), reverse=True)
+            b["rows"] = [(f, floors[f]) for f in numbered]
+            if None in floors:
+                b["rows"].append((None, floors[None]))
+            b["width"] = max([len(v) for v in floors.values()] or [0])
+            b["marked"] = sum(1 for h in by_building.get(b["obj"].pk, []) if h["mark"])
+            b["show_names"] = b["obj"].pk in named
+    return zones
+
+
+def summary(*, user, neighbourhood_id: int | None = None, by: str = "building") -> dict:
+    """防疫汇总统计表: per building (or per neighbourhood) and in total — cases by status,
+    contacts by kind, active quarantines by current kind, returnees, zone levels, today's checks
+    done and missing. Aggregates only: street officers see this (VIEW_ZONES)."""
+    today = timezone.localdate()
+    key = "building_id" if by == "building" else "neighbourhood_id"
+
+    def scoped(model):
+        qs = restrict(model.objects.all(), user, Action.VIEW_ZONES)
+        return qs.filter(neighbourhood_id=neighbourhood_id) if neighbourhood_id else qs
+
+    rows: dict = defaultdict(lambda: defaultdict(int))
+    for k, status, n in scoped(Case).values_list(key, "status").annotate(n=Count("id")).order_by():
+        rows[k][f"case_{status}"] += n
+        rows[k]["cases"] += n
+    for k, kind, n in (
+        scoped(Contact)
+        .filter(quarantines__status=QuarantineStatus.ACTIVE)
+        .values_list(key, "kind")
+        .annotate(n=Count("id", distinct=True))
+        .order_by()
+    ):
+        rows[k][f"contact_{kind}"] += n
+    active = list(
+        scoped(Quarantine)
+        .filter(status=QuarantineStatus.ACTIVE)
+        .values_list("id", key, "kind", "followup_kind", "start_on", "days")
+    )
+    qkey = {}
+    for qid, k, kind, fkind, start, days in active:
+        current = fkind if fkind and today >= start + dt.timedelta(days=days) else kind
+        rows[k][f"q_{current}"] += 1
+        if start <= today:
+            rows[k]["checks_expected"] += 2
+        qkey[qid] = k
+    done = (
+        HealthCheck.objects.filter(
+            on=today, quarantine__status=QuarantineStatus.ACTIVE, quarantine__start_on__lte=today
+        )
+        .filter(quarantine_id__in=list(qkey))
+        .values_list("quarantine_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for qid, n in done:
+        rows[qkey[qid]]["checks_done"] += n
+    for k, n in (
+        scoped(Returnee)
+        .filter(Q(quarantine__status=QuarantineStatus.ACTIVE) | Q(arrival_on__gt=today - dt.timedelta(days=14)))
+        .values_list(key)
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        rows[k]["returnees"] += n
+
+    buildings = restrict(Building.objects.select_related("compound", "neighbourhood"), user, Action.VIEW_ZONES)
+    if neighbourhood_id:
+        buildings = buildings.filter(neighbourhood_id=neighbourhood_id)
+    buildings = list(buildings.order_by("neighbourhood_id", "compound__name", "sort_key", "number"))
+    levels = zone_levels(building_ids=[b.pk for b in buildings])
+    for b in buildings:
+        rows[b.pk if by == "building" else b.neighbourhood_id][f"zone_{levels[b.pk]}"] += 1
+
+    columns = _summary_columns()
+    if by == "building":
+        labelled = [(f"{b.compound.name} {b.name}", b, levels[b.pk], rows.get(b.pk, {})) for b in buildings]
+        if rows.get(None):
+            labelled.append((str(_("无楼栋(非本居民区人员等)")), None, None, rows[None]))
+    else:
+        seen = {}
+        for b in buildings:
+            seen.setdefault(b.neighbourhood_id, b.neighbourhood)
+        labelled = [(nb.name, nb, None, rows.get(nb_id, {})) for nb_id, nb in seen.items()]
+    out_rows = []
+    total = defaultdict(int)
+    for label, obj, level, data in labelled:
+        values = []
+        for code, _label in columns:
+            v = (
+                data.get(code, 0)
+                if code != "checks_missing"
+                else max(data.get("checks_expected", 0) - data.get("checks_done", 0), 0)
+            )
+            values.append(v)
+            total[code] += v
+        out_rows.append({"label": label, "obj": obj, "level": level, "values": values})
+    return {
+        "columns": columns,
+        "rows": out_rows,
+        "total": [total[c] for c, _ in columns],
+        "total_pairs": [(label, total[c]) for c, label in columns],
+        "on": today,
+        "by": by,
+    }
+
+
+def _summary_columns() -> list[tuple[str, str]]:
+    return [
+        ("cases", _("病例合计")),
+        *((f"case_{s}", CaseStatus(s).label) for s in CaseStatus.values),
+        (f"contact_{ContactKind.CLOSE}", _("密接(隔离中)")),
+        (f"contact_{ContactKind.SECONDARY}", _("次密接(隔离中)")),
+        *((f"q_{k}", QuarantineKind(k).label) for k in QuarantineKind.values),
+        ("returnees", _("返沪人员")),
+        *((f"zone_{lvl}", label) for lvl, label in ZoneLevel.choices),
+        ("checks_done", _("今日已测")),
+        ("checks_missing", _("今日未测")),
+    ]
+
+
+def household_under_control(household) -> list[Quarantine]:
+    """Active quarantines of a household's members (for the household-link panel)."""
+    return list(
+        Quarantine.objects.filter(household=household, status=QuarantineStatus.ACTIVE)
+        .select_related("resident")
+        .order_by("id")
+    )
