@@ -115,6 +115,11 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Daily jobs for `celery -A jiayuan beat` in shared deployments; the laptop runs the same
+# commands from cron (docs/operator-guide.md, "Daily jobs").
+CELERY_BEAT_SCHEDULE = {
+    "recompute-zones": {"task": "control.recompute_zones", "schedule": 24 * 3600.0},
+}
 # How background jobs run without a broker: "thread" (laptop: a thread in the app process, so
 # the page can show progress) or "inline" (tests: in the calling thread).
 JIAYUAN_TASK_RUNNER = os.environ.get("JIAYUAN_TASK_RUNNER", "thread")

@@ -5,6 +5,8 @@ Apps register in ``AppConfig.ready()``:
 - ``nav_item(label, url_name, action)``: a header menu entry shown to users who may ``action``.
 - ``household_panel(fn)``: ``fn(request, household, link) -> (template_name, context) | None``,
   a section of the page a household opens through its link (``/h/<token>/``).
+- ``resident_panel(fn)``: ``fn(request, resident) -> (template_name, context) | None``, a section
+  of the staff page of one resident (its cases and quarantines, its sampling code …).
 - ``home_panel(fn)``: ``fn(request) -> (template_name, context) | None``, a card on the staff
   home page (alerts such as a positive antigen report or a fever).
 - ``demo_loader(fn, order)``: ``fn(neighbourhood, stdout)`` run by ``jiayuan demo`` after the
@@ -16,7 +18,12 @@ Apps register in ``AppConfig.ready()``:
 Events in use (payload keys):
 
 - ``screening.positive`` (resident, detected_on, source, actor, ref): an individual positive
-  result (PCR tube of one, individual retest, or a positive antigen report).
+  result (PCR tube of one, individual retest, or a positive antigen report). Control opens or
+  updates the resident's case.
+- ``screening.pool_positive`` (residents, detected_on, actor, ref): a pooled tube came back
+  positive. Control puts each member under temporary home control ("retest pending").
+- ``screening.retest_negative`` (resident, actor, ref): the individual retest was negative.
+  Control ends that temporary control.
 - ``control.zone_changed`` (building_ids, compound_ids, actor): zone levels were recomputed and
   changed for these places.
 """
@@ -39,6 +46,8 @@ __all__ = [
     "nav_item",
     "nav_items",
     "publish",
+    "resident_panel",
+    "resident_panels",
     "subscribe",
 ]
 
@@ -53,6 +62,7 @@ class NavItem:
 _nav: list[NavItem] = []
 _household: list[Callable] = []
 _home: list[Callable] = []
+_resident: list[Callable] = []
 _demo: list[tuple[int, Callable]] = []
 _handlers: dict[str, list[Callable]] = defaultdict(list)
 
@@ -77,6 +87,15 @@ def household_panel(fn: Callable) -> Callable:
 
 def household_panels() -> list[Callable]:
     return list(_household)
+
+
+def resident_panel(fn: Callable) -> Callable:
+    _once(_resident, fn)
+    return fn
+
+
+def resident_panels() -> list[Callable]:
+    return list(_resident)
 
 
 def home_panel(fn: Callable) -> Callable:

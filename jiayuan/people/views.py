@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from jiayuan.core.extensions import render_panels, resident_panels
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
@@ -71,6 +72,7 @@ def _render_detail(request, resident, revealed: dict[str, str] | None = None):
             "revealed": revealed or {},
             "can_reveal": can(request.user, Action.REVEAL_PII, resident),
             "can_change": can(request.user, Action.CHANGE_RESIDENT, resident),
+            "panels": render_panels(resident_panels(), request, resident),
         },
     )
 

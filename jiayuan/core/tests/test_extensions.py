@@ -25,6 +25,7 @@ def registries(monkeypatch):
     monkeypatch.setattr(extensions, "_nav", [])
     monkeypatch.setattr(extensions, "_household", [])
     monkeypatch.setattr(extensions, "_home", [])
+    monkeypatch.setattr(extensions, "_resident", [])
     monkeypatch.setattr(extensions, "_handlers", extensions.defaultdict(list))
 
 
@@ -91,3 +92,15 @@ def test_demo_loaders_run_in_order(monkeypatch):
     extensions.demo_loader(second, order=30)
     extensions.demo_loader(first, order=10)
     assert extensions.demo_loaders() == [first, second]
+
+
+@pytest.mark.django_db
+def test_resident_panel_is_rendered_on_the_residents_page(
+    client, registries, panel_template, household, make_resident, make_user
+):
+    resident = make_resident(household, name="周建国")
+    extensions.resident_panel(lambda request, r: (panel_template, {"word": f"居民面板-{r.pk}"}))
+    extensions.resident_panel(lambda request, r: None)
+    client.force_login(make_user(Role.BUILDING_LEADER, household.building, username="leader"))
+    page = client.get(f"/people/{resident.pk}/").content.decode()
+    assert f"居民面板-{resident.pk}" in page
