@@ -23,6 +23,14 @@ class ResidentListOut(Schema):
     phone: str
     tags: list[str]
     presence: str
+    sampling_code: str | None = None
+
+    @staticmethod
+    def resolve_sampling_code(obj, context):
+        # Only to users who may sample (or plan rounds) where the resident lives.
+        from jiayuan.screening.selectors import sampling_code_for
+
+        return sampling_code_for(user=context["request"].auth, resident=obj)
 
     @staticmethod
     def resolve_building(obj):

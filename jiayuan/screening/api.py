@@ -1,3 +1,535 @@
-from ninja import Router
+"""Screening endpoints for scanners and other systems. Thin: scope, call a service or selector.
+
+Errors are JSON ``{"detail", "code", "errors"}``: an unknown sampling code or tube is 404, a
+duplicate, a full or closed tube or a finished round 409, bad input 422. A retry with the same
+``idempotency_key`` gets the first answer back and stores nothing new.
+"""
+
+import datetime as dt
+from typing import Literal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from ninja import Query, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import Field
+
+from jiayuan.core.permissions import Action
+from jiayuan.core.scoping import get_scoped_or_404, restrict
+from jiayuan.people.models import Resident
+from jiayuan.places.models import Building, Neighbourhood
+from jiayuan.screening import selectors, services
+from jiayuan.screening.choices import ReportChannel
 
 router = Router(tags=["screening"])
+
+MAX_BATCH = 500
+
+
+class ErrorOut(Schema):
+    detail: str
+    code: str = ""
+    errors: list[dict] = []
+
+
+class StationIn(Schema):
+    name: str = Field(..., max_length=64)
+    kind: Literal["fixed", "door"] = "fixed"
+    samplers: int = Field(2, ge=1, le=50)
+    swabs_per_hour: int = Field(60, ge=1, le=600)
+
+
+class RoundIn(Schema):
+    kind: Literal["pcr", "antigen"] = "pcr"
+    date: dt.date
+    pool_size: Literal[1, 5, 10, 20] = 10
+    buildings: list[int] | None = Field(None, description="楼栋 id; 不填为全居民区")
+    neighbourhood: int | None = Field(None, description="居民区 id; 只管理一个居民区时可不填")
+    start_time: dt.time | None = None
+    end_time: dt.time | None = None
+    slot_minutes: int = Field(20, ge=5, le=120)
+    stations: list[StationIn] = []
+
+
+class StationOut(Schema):
+    id: int
+    name: str
+    kind: str
+    samplers: int
+    swabs_per_hour: int
+
+
+class RoundOut(Schema):
+    id: int
+    neighbourhood_id: int
+    kind: str
+    date: dt.date
+    start_time: dt.time
+    end_time: dt.time
+    pool_size: int
+    slot_minutes: int
+    status: str
+    buildings: list[int]
+    stations: list[StationOut]
+
+    @staticmethod
+    def resolve_buildings(obj):
+        return [] if obj.whole_neighbourhood else sorted(obj.buildings.values_list("id", flat=True))
+
+    @staticmethod
+    def resolve_stations(obj):
+        return list(obj.stations.all())
+
+
+def _round_neighbourhood(user, payload: RoundIn) -> tuple[Neighbourhood, list[Building]]:
+    buildings: list[Building] = []
+    if payload.buildings:
+        allowed = restrict(Building.objects.all(), user, Action.MANAGE_ROUNDS)
+        buildings = list(allowed.filter(pk__in=payload.buildings))
+        if len(buildings) != len(set(payload.buildings)):
+            raise ValidationError({"buildings": ["楼栋不存在或不在您的管理范围"]})
+        nb_ids = {b.neighbourhood_id for b in buildings}
+        if len(nb_ids) != 1:
+            raise ValidationError({"buildings": ["一轮筛查的楼栋须属于同一居民区"]})
+        nb = Neighbourhood.objects.get(pk=nb_ids.pop())
+        if payload.neighbourhood and payload.neighbourhood != nb.pk:
+            raise ValidationError({"neighbourhood": ["楼栋不属于该居民区"]})
+        return nb, buildings
+    neighbourhoods = restrict(Neighbourhood.objects.all(), user, Action.MANAGE_ROUNDS)
+    if payload.neighbourhood:
+        nb = neighbourhoods.filter(pk=payload.neighbourhood).first()
+        if nb is None:
+            raise ValidationError({"neighbourhood": ["居民区不存在或不在您的管理范围"]})
+        return nb, []
+    found = list(neighbourhoods[:2])
+    if not found:
+        raise HttpError(403, "没有安排检测轮次的权限")
+    if len(found) > 1:
+        raise ValidationError({"neighbourhood": ["您管理多个居民区, 请指定 neighbourhood"]})
+    return found[0], []
+
+
+@router.get("/rounds", response=list[RoundOut], summary="筛查轮次列表")
+@paginate(LimitOffsetPagination)
+def rounds_list(request):
+    return selectors.round_list(user=request.auth).prefetch_related("stations", "buildings")
+
+
+@router.post("/rounds", response={201: RoundOut}, summary="新建筛查轮次")
+def rounds_create(request, payload: RoundIn):
+    user = request.auth
+    with transaction.atomic():
+        nb, buildings = _round_neighbourhood(user, payload)
+        round_ = services.round_create(
+            actor=user,
+            neighbourhood=nb,
+            kind=payload.kind,
+            date=payload.date,
+            pool_size=payload.pool_size,
+            start_time=payload.start_time,
+            end_time=payload.end_time,
+            slot_minutes=payload.slot_minutes,
+            buildings=buildings,
+        )
+        for st in payload.stations:
+            services.station_create(
+                actor=user,
+                round_=round_,
+                name=st.name,
+                kind=st.kind,
+                samplers=st.samplers,
+                swabs_per_hour=st.swabs_per_hour,
+            )
+    return Status(201, round_)
+
+
+@router.get("/rounds/{round_id}", response=RoundOut, summary="筛查轮次详情")
+def rounds_get(request, round_id: int):
+    return selectors.round_get(user=request.auth, round_id=round_id)
+
+
+class PersonIn(Schema):
+    name: str = Field(..., max_length=64)
+    contact: str = Field("", max_length=32, description="手机号或证件号(只存脱敏值和哈希)")
+    kind: Literal["visitor", "worker"] = "visitor"
+
+
+class SampleIn(Schema):
+    tube: str = Field(..., max_length=60, description="试管条码; 本轮没有时自动开管")
+    resident_code: str | None = Field(None, max_length=60, description="核酸码 R<id>-XXXXXXXX")
+    person: PersonIn | None = Field(None, description="非名单人员(访客、工作人员)")
+    retest: bool = Field(False, description="单采复核管(只收复核名单上的居民)")
+    idempotency_key: str = Field("", max_length=200)
+
+
+class SampleOut(Schema):
+    sample_id: int
+    tube: str
+    fill: int
+    pool_size: int
+    full: bool
+    closed: bool
+    resident: int | None
+    name: str
+    retest: bool
+
+
+@router.post(
+    "/rounds/{round_id}/samples",
+    response={201: SampleOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="采样扫码(一人)",
+)
+def samples_create(request, round_id: int, payload: SampleIn):
+    user = request.auth
+    round_ = selectors.round_get(user=user, round_id=round_id, action=Action.SAMPLE)
+    if payload.person is not None:
+        person = payload.person
+
+        def run():
+            outcome = services.sample_scan_person(
+                actor=user,
+                round_=round_,
+                tube_barcode=payload.tube,
+                name=person.name,
+                contact=person.contact,
+                kind=person.kind,
+            )
+            return 201, outcome.as_dict()
+
+        from jiayuan.core.idempotency import run_idempotent
+
+        try:
+            return Status(
+                *run_idempotent(scope=services.idempotency_scope(user, round_), key=payload.idempotency_key, fn=run)
+            )
+        except ValidationError as exc:
+            return Status(*services.error_body(exc))
+    if not payload.resident_code:
+        return Status(
+            422, {"detail": "输入有误", "code": "invalid", "errors": [{"field": "resident_code", "message": "必填"}]}
+        )
+    return Status(
+        *services.sample_scan_one(
+            actor=user,
+            round_=round_,
+            tube=payload.tube,
+            resident_code=payload.resident_code,
+            idempotency_key=payload.idempotency_key,
+            retest=payload.retest,
+        )
+    )
+
+
+class BatchItemIn(Schema):
+    tube: str = Field(..., max_length=60)
+    resident_code: str = Field(..., max_length=60)
+    idempotency_key: str = Field("", max_length=200)
+
+
+class BatchIn(Schema):
+    items: list[BatchItemIn] = Field(..., max_length=MAX_BATCH)
+
+
+class BatchItemOut(Schema):
+    index: int
+    status: int
+    message: str
+    code: str = ""
+    result: SampleOut | None = None
+
+
+class BatchOut(Schema):
+    accepted: int
+    rejected: int
+    items: list[BatchItemOut]
+
+
+def _item(index: int, status: int, body: dict) -> dict:
+    if status == 201:
+        msg = "已满, 已封管" if body.get("full") else f"已采 {body['fill']}/{body['pool_size']}"
+        return {"index": index, "status": status, "message": msg, "code": "ok", "result": body}
+    errors = body.get("errors") or []
+    message = body.get("detail", "")
+    if errors:
+        message = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return {"index": index, "status": status, "message": message, "code": body.get("code", ""), "result": None}
+
+
+@router.post("/rounds/{round_id}/samples/batch", response=BatchOut, summary="采样扫码(批量, 逐条回答)")
+def samples_batch(request, round_id: int, payload: BatchIn):
+    user = request.auth
+    round_ = selectors.round_get(user=user, round_id=round_id, action=Action.SAMPLE)
+    answers = services.sample_scan_batch(actor=user, round_=round_, items=[i.model_dump() for i in payload.items])
+    items = [_item(i, status, body) for i, (status, body) in enumerate(answers)]
+    accepted = sum(1 for i in items if i["status"] == 201)
+    return {"accepted": accepted, "rejected": len(items) - accepted, "items": items}
+
+
+class TubeResultIn(Schema):
+    tube: str = Field(..., max_length=60)
+    result: Literal["negative", "positive"]
+
+
+class TubeResultsIn(Schema):
+    items: list[TubeResultIn] = Field(..., max_length=5000)
+
+
+class TubeResultItemOut(Schema):
+    index: int
+    tube: str
+    status: int
+    message: str
+    code: str = ""
+    retests: int = 0
+
+
+@router.post("/rounds/{round_id}/tube-results", response=list[TubeResultItemOut], summary="录入试管结果(逐条回答)")
+def tube_results(request, round_id: int, payload: TubeResultsIn):
+    user = request.auth
+    round_ = selectors.round_get(user=user, round_id=round_id, action=Action.ENTER_RESULTS)
+    out = []
+    for i, item in enumerate(payload.items):
+        status, body = services.tube_result_one(actor=user, round_=round_, barcode=item.tube, result=item.result)
+        if status == 200:
+            msg = "已录入" if body["changed"] else "结果相同, 未改动"
+            if body["retests"]:
+                msg += f", {body['retests']}人列入单采复核并临时居家管控"
+            out.append(
+                {"index": i, "tube": item.tube, "status": 200, "message": msg, "code": "ok", "retests": body["retests"]}
+            )
+        else:
+            out.append(
+                {
+                    "index": i,
+                    "tube": item.tube,
+                    "status": status,
+                    "message": body["detail"],
+                    "code": body.get("code", ""),
+                }
+            )
+    return out
+
+
+class MissedOut(Schema):
+    id: int
+    name: str
+    building_id: int | None
+    building: str | None
+    unit: str | None
+    room: str | None
+    phone: str
+    tags: list[str]
+
+    @staticmethod
+    def resolve_building_id(obj):
+        return obj.household.building_id if obj.household_id else None
+
+    @staticmethod
+    def resolve_building(obj):
+        return obj.household.building.name if obj.household_id else None
+
+    @staticmethod
+    def resolve_unit(obj):
+        return obj.household.unit if obj.household_id else None
+
+    @staticmethod
+    def resolve_room(obj):
+        return obj.household.room if obj.household_id else None
+
+    @staticmethod
+    def resolve_phone(obj):
+        return obj.phone_masked
+
+
+class MissedFilters(Schema):
+    building: int | None = Field(None, description="楼栋 id")
+
+
+@router.get("/rounds/{round_id}/missed", response=list[MissedOut], summary="漏测名单(脱敏)")
+@paginate(LimitOffsetPagination)
+def missed(request, round_id: int, filters: Query[MissedFilters]):
+    round_ = selectors.round_get(user=request.auth, round_id=round_id)
+    if filters.building:
+        get_scoped_or_404(Building.objects.all(), request.auth, Action.VIEW_SCREENING, pk=filters.building)
+    return selectors.missed_list(user=request.auth, round_=round_, building_id=filters.building)
+
+
+class RetestOut(Schema):
+    id: int
+    resident: int | None
+    name: str
+    building_id: int | None
+    building: str | None
+    room: str | None
+    source_tube: str
+    status: str
+    home_control: bool
+    retest_tube: str | None
+
+    @staticmethod
+    def resolve_resident(obj):
+        return obj.resident_id
+
+    @staticmethod
+    def resolve_name(obj):
+        return obj.sample.display_name
+
+    @staticmethod
+    def resolve_building(obj):
+        return obj.building.name if obj.building_id else None
+
+    @staticmethod
+    def resolve_room(obj):
+        return obj.resident.household.label if obj.resident_id and obj.resident.household_id else None
+
+    @staticmethod
+    def resolve_source_tube(obj):
+        return obj.source_tube.barcode
+
+    @staticmethod
+    def resolve_retest_tube(obj):
+        return obj.retest_sample.tube.barcode if obj.retest_sample_id else None
+
+
+@router.get("/rounds/{round_id}/retests", response=list[RetestOut], summary="单采复核名单")
+@paginate(LimitOffsetPagination)
+def retests(request, round_id: int):
+    round_ = selectors.round_get(user=request.auth, round_id=round_id)
+    return selectors.retest_list(user=request.auth, round_=round_)
+
+
+class StatsRow(Schema):
+    building_id: int | None
+    name: str
+    residents: int
+    expected: int
+    exempt: int
+    sampled: int
+    missed: int
+    retests: int
+    percent: int
+    leaders: list[str]
+
+
+class StatsTotal(Schema):
+    residents: int
+    expected: int
+    exempt: int
+    sampled: int
+    missed: int
+    others: int
+    tubes: int
+    open_tubes: int
+    positive_tubes: int
+    pending_tubes: int
+    retests: int
+    retest_tubes: int
+    positive_retests: int
+    tests_used: int
+    percent: int
+
+
+class StatsOut(Schema):
+    round: int
+    total: StatsTotal
+    buildings: list[StatsRow]
+
+
+@router.get("/rounds/{round_id}/stats", response=StatsOut, summary="本轮统计(按楼栋与合计)")
+def stats(request, round_id: int):
+    round_ = selectors.round_get(user=request.auth, round_id=round_id)
+    data = selectors.round_stats(user=request.auth, round_=round_)
+    return {"round": round_.pk, **data}
+
+
+class PlanSlotOut(Schema):
+    building_id: int
+    building: str
+    station_id: int
+    station: str
+    door_to_door: bool
+    start: dt.time
+    end: dt.time
+    people: int
+    message: str
+
+
+class PlanOut(Schema):
+    round: int
+    finish: dt.time | None
+    stations: list[dict]
+    buildings: list[PlanSlotOut]
+
+
+@router.get("/rounds/{round_id}/plan", response=PlanOut, summary="分批采样安排")
+def plan(request, round_id: int):
+    round_ = selectors.round_get(user=request.auth, round_id=round_id)
+    data = selectors.plan_get(round_=round_)
+    buildings = [
+        {
+            "building_id": b["slot"].building_id,
+            "building": b["slot"].building.name,
+            "station_id": b["slot"].station_id,
+            "station": b["slot"].station.name,
+            "door_to_door": b["slot"].door_to_door,
+            "start": b["slot"].start,
+            "end": b["slot"].end,
+            "people": b["slot"].people,
+            "message": b["message"],
+        }
+        for b in data["buildings"]
+    ]
+    stations = [
+        {
+            "id": s["station"].pk,
+            "name": s["station"].name,
+            "kind": s["station"].kind,
+            "capacity_per_hour": s["station"].per_hour,
+            "people": s["people"],
+            "buildings": [
+                {
+                    "building_id": x.building_id,
+                    "start": x.start.strftime("%H:%M"),
+                    "end": x.end.strftime("%H:%M"),
+                    "people": x.people,
+                }
+                for x in s["slots"]
+            ],
+        }
+        for s in data["stations"]
+    ]
+    return {"round": round_.pk, "finish": data["finish"], "stations": stations, "buildings": buildings}
+
+
+class AntigenIn(Schema):
+    resident: int
+    date: dt.date
+    result: Literal["negative", "positive", "invalid"]
+    idempotency_key: str = Field("", max_length=200)
+
+
+class AntigenOut(Schema):
+    id: int
+    resident: int
+    date: dt.date
+    result: str
+    created: bool
+
+
+@router.post("/antigen-reports", response={200: AntigenOut, 201: AntigenOut}, summary="代报抗原结果(同日再报覆盖)")
+def antigen_reports(request, payload: AntigenIn):
+    user = request.auth
+    resident = get_scoped_or_404(
+        Resident.objects.select_related("household"), user, Action.REPORT_ANTIGEN, pk=payload.resident
+    )
+    from jiayuan.core.idempotency import run_idempotent
+
+    def run():
+        report, created = services.antigen_report_submit(
+            actor=user, resident=resident, date=payload.date, result=payload.result, channel=ReportChannel.API
+        )
+        body = {"id": report.pk, "resident": resident.pk, "date": report.date.isoformat(), "result": report.result}
+        return (201 if created else 200), {**body, "created": created}
+
+    return Status(*run_idempotent(scope=f"screening.antigen:{user.pk}", key=payload.idempotency_key, fn=run))

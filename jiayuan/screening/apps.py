@@ -8,6 +8,12 @@ class ScreeningConfig(AppConfig):
     verbose_name = _("筛查")
 
     def ready(self) -> None:
-        # Menu entries, household-link and home panels, demo data and event handlers are
-        # registered here (see jiayuan.core.extensions).
-        pass
+        from jiayuan.core import extensions
+        from jiayuan.core.permissions import Action
+        from jiayuan.screening import demo, panels
+
+        extensions.nav_item(_("筛查"), "screening:rounds", Action.VIEW_SCREENING)
+        extensions.nav_item(_("采样"), "screening:sampler_home", Action.SAMPLE)
+        extensions.household_panel(panels.household_panel)
+        extensions.home_panel(panels.home_panel)
+        extensions.demo_loader(demo.demo_load, order=20)

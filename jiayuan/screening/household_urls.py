@@ -1,6 +1,10 @@
 """Pages a household opens through its link, under `/h/<token>/screening/` (no login)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from jiayuan.screening import household_views
 
 app_name = "screening_household"
-urlpatterns: list = []
+urlpatterns = [
+    path("antigen/", household_views.antigen_report, name="antigen"),
+]

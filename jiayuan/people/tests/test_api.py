@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from jiayuan.accounts.services import api_token_create
 from jiayuan.conftest import ID_NUMBERS
 from jiayuan.core.permissions import Role
+from jiayuan.screening.codes import sampling_code
 
 
 @pytest.fixture
@@ -42,6 +43,8 @@ def test_residents_list_items_are_masked(client, data, auth, building):
         "phone": "138****5678",
         "tags": ["party_member"],
         "presence": "present",
+        # The committee head may sample and plan rounds here, so the sampling code is shown.
+        "sampling_code": sampling_code(data["a"].pk),
     }
 
 

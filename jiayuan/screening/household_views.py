@@ -1,0 +1,48 @@
+"""The household's own antigen report, through its link (no account)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from jiayuan.accounts.services import household_link_resolve
+from jiayuan.screening import services
+from jiayuan.screening.choices import ReportChannel
+from jiayuan.screening.forms import AntigenForm
+
+
+@require_POST
+def antigen_report(request, token: str):
+    link = household_link_resolve(token)
+    if link is None:
+        return render(request, "places/household_link_invalid.html", status=404)
+    form = AntigenForm(request.POST, request.FILES)
+    back = reverse("household_home", args=[token]) + "#screening"
+    if not form.is_valid():
+        messages.error(request, _("请选择检测结果"))
+        return redirect(back)
+    resident = link.household.residents.select_related("household").filter(pk=form.cleaned_data["resident"]).first()
+    if resident is None:
+        raise Http404
+    try:
+        _report, created = services.antigen_report_submit(
+            actor=None,
+            resident=resident,
+            date=timezone.localdate(),
+            result=form.cleaned_data["result"],
+            photo=form.cleaned_data.get("photo"),
+            channel=ReportChannel.HOUSEHOLD,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, (_("已上报: %(name)s") if created else _("已更新今天的结果: %(name)s")) % {"name": resident.name}
+        )
+    return redirect(back)

@@ -1,0 +1,381 @@
+"""Reads of the screening flow, always through the acting user's scope.
+
+The expected set of a round is the present residents of its scope without an exemption; it is
+never stored. The missed list and the statistics are each one set-based query: an anti-join
+(``NOT EXISTS``) against ``Sample`` on its unique ``(round, resident, is_retest)`` index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+
+from jiayuan.accounts.models import Assignment
+from jiayuan.core import crypto
+from jiayuan.core.permissions import Action, Role
+from jiayuan.core.scoping import get_scoped_or_404, restrict, scope_ids
+from jiayuan.people.choices import Presence, Tag
+from jiayuan.people.models import Resident
+from jiayuan.places.models import Building
+from jiayuan.screening.choices import AntigenResult, TubeResult, TubeStatus
+from jiayuan.screening.codes import sampling_code
+from jiayuan.screening.models import AntigenReport, Exemption, PlanSlot, Retest, Round, Sample, Station, Tube
+
+__all__ = [
+    "antigen_completion",
+    "antigen_positive_list",
+    "building_leaders",
+    "missed_list",
+    "plan_get",
+    "retest_list",
+    "round_get",
+    "round_list",
+    "round_residents",
+    "round_stats",
+    "sampling_code_for",
+]
+
+
+def sampling_code_for(*, user, resident: Resident) -> str | None:
+    """The resident's sampling code for a user who may sample or plan rounds where the resident
+    lives, else None. Checked in memory against the user's scope ids (no query per resident)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if not user.is_superuser:
+        household = resident.household if resident.household_id else None
+        place = {
+            "neighbourhood": resident.neighbourhood_id,
+            "building": household.building_id if household else None,
+            "compound": household.building.compound_id if household else None,
+        }
+        allowed = False
+        for action in (Action.SAMPLE, Action.MANAGE_ROUNDS):
+            ids = scope_ids(user, action)
+            if any(place.get(level) in ids.get(level, ()) for level in ("neighbourhood", "compound", "building")):
+                allowed = True
+                break
+            if ids.get("street") and _street_of(resident.neighbourhood_id) in ids["street"]:
+                allowed = True
+                break
+        if not allowed:
+            return None
+    return sampling_code(resident.pk)
+
+
+def _street_of(neighbourhood_id: int) -> int | None:
+    from jiayuan.places.models import Neighbourhood
+
+    return Neighbourhood.objects.filter(pk=neighbourhood_id).values_list("street_id", flat=True).first()
+
+
+def round_list(*, user, action: str = Action.VIEW_SCREENING) -> QuerySet[Round]:
+    return restrict(Round.objects.select_related("neighbourhood"), user, action).order_by("-date", "-id")
+
+
+def round_get(*, user, round_id: int, action: str = Action.VIEW_SCREENING) -> Round:
+    return get_scoped_or_404(Round.objects.select_related("neighbourhood"), user, action, pk=round_id)
+
+
+def round_residents(*, user, round_: Round, action: str = Action.VIEW_SCREENING) -> QuerySet[Resident]:
+    """Residents in the round's scope that the user may see (every presence status)."""
+    qs = restrict(Resident.objects.all(), user, action).filter(neighbourhood_id=round_.neighbourhood_id)
+    if not round_.whole_neighbourhood:
+        qs = qs.filter(household__building_id__in=round_.buildings.values("id"))
+    return qs
+
+
+def _sampled(round_: Round) -> Exists:
+    return Exists(Sample.objects.filter(round_id=round_.pk, resident_id=OuterRef("pk"), is_retest=False))
+
+
+def _exempted(round_: Round) -> Exists:
+    return Exists(Exemption.objects.filter(round_id=round_.pk, resident_id=OuterRef("pk")))
+
+
+def missed_list(*, user, round_: Round, building_id: int | None = None) -> QuerySet[Resident]:
+    """Expected residents not sampled yet: present, not exempt, no sample in this round.
+
+    One anti-join (``NOT EXISTS`` on the unique ``(round, resident, is_retest)`` index). One
+    building's list is in room order; the whole round's is in household order, which an index
+    walk can follow and stop after a page (a sort by building name would have to rank every
+    missed resident of a million first).
+    """
+    qs = round_residents(user=user, round_=round_).filter(presence=Presence.PRESENT)
+    order = ("household_id", "id")
+    if building_id:
+        qs = qs.filter(household__building_id=building_id)
+        order = ("household__unit", "household__floor", "household__room", "household_id", "id")
+    return (
+        qs.filter(~_sampled(round_), ~_exempted(round_))
+        .select_related("household__building")
+        .prefetch_related("tag_rows")
+        .order_by(*order)
+    )
+
+
+def building_leaders(*, building_ids) -> dict[int, list[str]]:
+    """Display names of the building leaders assigned to each building (to chase the missed)."""
+    out: dict[int, list[str]] = defaultdict(list)
+    rows = Assignment.objects.filter(
+        role=Role.BUILDING_LEADER, level="building", building_id__in=list(building_ids), active=True
+    ).select_related("user")
+    for a in rows:
+        out[a.building_id].append(getattr(a.user, "display_name", "") or a.user.get_username())
+    return dict(out)
+
+
+def _resident_counts_by_building(*, user, round_: Round) -> list[dict]:
+    """Per building: residents, present, present with a manual exemption, sampled, missed.
+
+    One pass over the round's residents (as the user's scope narrows them) LEFT JOINed to the
+    round's samples and exemptions, grouped by building: hash joins on PostgreSQL, whatever the
+    size of the round. (The ORM would repeat an EXISTS subquery inside every conditional count.)
+    """
+    residents = round_residents(user=user, round_=round_).annotate(bid=F("household__building_id"))
+    inner_sql, params = residents.values("id", "presence", "bid").order_by().query.sql_with_params()
+    qn = connection.ops.quote_name
+    sample_t, exempt_t = qn(Sample._meta.db_table), qn(Exemption._meta.db_table)
+    present = Presence.PRESENT
+    sql = (
+        "SELECT r.bid, COUNT(*), "  # noqa: S608 - table names from the models, values as parameters
+        "SUM(CASE WHEN r.presence = %s THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN r.presence = %s AND e.resident_id IS NOT NULL THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN s.resident_id IS NOT NULL THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN r.presence = %s AND e.resident_id IS NULL AND s.resident_id IS NULL THEN 1 ELSE 0 END) "
+        f"FROM ({inner_sql}) r "
+        f"LEFT JOIN {sample_t} s ON s.round_id = %s AND s.resident_id = r.id AND s.is_retest = %s "
+        f"LEFT JOIN {exempt_t} e ON e.round_id = %s AND e.resident_id = r.id "
+        "GROUP BY r.bid"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [present, present, present, *params, round_.pk, False, round_.pk])
+        rows = cur.fetchall()
+    return [
+        {"building_id": b, "total": t, "present": p, "manual": m, "sampled": sm, "missed": mi}
+        for b, t, p, m, sm, mi in rows
+    ]
+
+
+def round_stats(*, user, round_: Round) -> dict:
+    """Expected, sampled, exempt, missed per building and in total, plus tubes, positive tubes,
+    retests and tests used (tubes + individual retest tubes). Two grouped queries over residents
+    and samples, whatever the size of the round."""
+    by_building_rows = _resident_counts_by_building(user=user, round_=round_)
+    by_building: dict[int | None, dict] = {}
+    for row in by_building_rows:
+        expected = row["present"] - row["manual"]
+        by_building[row["building_id"]] = {
+            "residents": row["total"],
+            "expected": expected,
+            "exempt": row["total"] - expected,
+            "sampled": row["sampled"],
+            "missed": row["missed"],
+            "retests": 0,
+        }
+    retests = restrict(Retest.objects.filter(round=round_), user, Action.VIEW_SCREENING)
+    for b_id, n in retests.values_list("building_id").annotate(n=Count("id")).order_by():
+        by_building.setdefault(
+            b_id, {"residents": 0, "expected": 0, "exempt": 0, "sampled": 0, "missed": 0, "retests": 0}
+        )["retests"] = n
+    buildings = {
+        b.pk: b for b in Building.objects.filter(pk__in=[k for k in by_building if k]).select_related("compound")
+    }
+    leaders = building_leaders(building_ids=list(buildings))
+    per_building = []
+    for b_id, row in by_building.items():
+        b = buildings.get(b_id)
+        row["building"] = b
+        row["building_id"] = b_id
+        row["name"] = f"{b.compound.name} {b.name}" if b else "未分户"
+        row["leaders"] = leaders.get(b_id, [])
+        row["percent"] = round(100 * min(row["sampled"], row["expected"]) / row["expected"]) if row["expected"] else 100
+        per_building.append(row)
+    per_building.sort(
+        key=lambda r: (
+            r["building"] is None,
+            r["building"].compound_id if r["building"] else 0,
+            r["building"].sort_key if r["building"] else 0,
+            r["building_id"] or 0,
+        )
+    )
+    total = {
+        k: sum(r[k] for r in per_building) for k in ("residents", "expected", "exempt", "sampled", "missed", "retests")
+    }
+    total["percent"] = (
+        round(100 * (total["expected"] - total["missed"]) / total["expected"]) if total["expected"] else 100
+    )
+    tubes = Tube.objects.filter(round=round_).aggregate(
+        tubes=Count("id", filter=Q(is_retest=False)),
+        open_tubes=Count("id", filter=Q(status=TubeStatus.OPEN)),
+        positive_tubes=Count("id", filter=Q(result=TubeResult.POSITIVE, is_retest=False)),
+        pending_tubes=Count("id", filter=Q(result=TubeResult.PENDING, status=TubeStatus.CLOSED)),
+        retest_tubes=Count("id", filter=Q(is_retest=True)),
+        positive_retests=Count("id", filter=Q(result=TubeResult.POSITIVE, is_retest=True)),
+    )
+    others = restrict(Sample.objects.filter(round=round_, resident__isnull=True), user, Action.VIEW_SCREENING).count()
+    total.update(tubes)
+    total["others"] = others
+    total["tests_used"] = tubes["tubes"] + tubes["retest_tubes"]
+    return {"total": total, "buildings": per_building}
+
+
+def round_stats_cached(*, user, round_: Round, ttl: int = 5) -> dict:
+    """``round_stats`` shared for a few seconds between viewers with the same scope: the progress
+    page polls every 10 s, and a street's round over a million residents costs a second or two."""
+    from django.core.cache import cache
+
+    ids = scope_ids(user, Action.VIEW_SCREENING)
+    scope = (
+        "su" if user.is_superuser else ";".join(f"{k}:{','.join(map(str, sorted(v)))}" for k, v in sorted(ids.items()))
+    )
+    key = "screening.stats:" + str(round_.pk) + ":" + crypto.keyed_hash(scope)[:32]
+    stats = cache.get(key)
+    if stats is None:
+        stats = round_stats(user=user, round_=round_)
+        cache.set(key, stats, ttl)
+    return stats
+
+
+def retest_list(*, user, round_: Round) -> QuerySet[Retest]:
+    return (
+        restrict(Retest.objects.filter(round=round_), user, Action.VIEW_SCREENING)
+        .select_related("resident__household__building", "sample", "source_tube", "retest_sample__tube", "building")
+        .order_by("building_id", "resident_id", "id")
+    )
+
+
+def plan_get(*, round_: Round) -> dict:
+    """The stored plan, per station and per building, with each building leader's message."""
+    slots = list(
+        PlanSlot.objects.filter(round=round_)
+        .select_related("station", "building__compound")
+        .order_by("station__kind", "station_id", "first_slot", "id")
+    )
+    per_station: dict[int, dict] = {}
+    for s in Station.objects.filter(round=round_).order_by("kind", "id"):
+        per_station[s.pk] = {"station": s, "slots": [], "people": 0}
+    for slot in slots:
+        entry = per_station[slot.station_id]
+        entry["slots"].append(slot)
+        entry["people"] += slot.people
+    per_building = sorted(
+        slots, key=lambda s: (s.building.compound_id, s.building.sort_key, s.door_to_door, s.first_slot)
+    )
+    return {
+        "stations": list(per_station.values()),
+        "buildings": [{"slot": s, "message": plan_message(s)} for s in per_building],
+        "finish": max((s.end for s in slots), default=None),
+    }
+
+
+def plan_message(slot: PlanSlot) -> str:
+    """The ready-to-send line for a building leader's group chat."""
+    window = f"{slot.start:%H:%M}–{slot.end:%H:%M}"
+    if slot.door_to_door:
+        if slot.note.startswith("封控"):
+            return (
+                f"{slot.building.name} {window} 全楼上门采样({slot.people}人), 请在家等候, 备好核酸码, 听到敲门再开门"
+            )
+        return f"{slot.building.name} {window} 上门为卧床/行动不便/独居老人采样({slot.people}人), 请提前告知家属"
+    return f"{slot.building.name} {window} 到{slot.station.name}采样, 请带好核酸码"
+
+
+def reminder_message(*, round_: Round, building: Building, missed: int) -> str:
+    """The ready-to-send reminder for a building that still has people to test."""
+    if not round_.is_open:
+        return (
+            f"{building.name}有{missed}位居民漏做{round_.date:%m月%d日}的{round_.get_kind_display()}, "
+            "请联系楼组长或居委会安排补采。"
+        )
+    return (
+        f"{building.name}还有{missed}位居民未做{round_.get_kind_display()}, "
+        f"请尽快到采样点采样(今天 {round_.end_time:%H:%M} 前), 行动不便请联系楼组长安排上门。"
+    )
+
+
+# --- Antigen ---------------------------------------------------------------------------------------
+
+
+def antigen_completion(*, user, date: dt.date) -> dict:
+    """Per building: present residents, reported today, positives, missing. Two grouped queries."""
+    residents = restrict(Resident.objects.filter(presence=Presence.PRESENT), user, Action.VIEW_SCREENING)
+    reported = AntigenReport.objects.filter(resident_id=OuterRef("pk"), date=date)
+    rows = (
+        residents.annotate(rep=Exists(reported), pos=Exists(reported.filter(result=AntigenResult.POSITIVE)))
+        .values("household__building_id")
+        .annotate(
+            present=Count("id"),
+            reported=Count("id", filter=Q(rep=True)),
+            positive=Count("id", filter=Q(pos=True)),
+        )
+        .order_by()
+    )
+    buildings = {
+        b.pk: b
+        for b in Building.objects.filter(
+            pk__in=[r["household__building_id"] for r in rows if r["household__building_id"]]
+        ).select_related("compound")
+    }
+    out = []
+    for row in rows:
+        b = buildings.get(row["household__building_id"])
+        out.append(
+            {
+                "building": b,
+                "name": f"{b.compound.name} {b.name}" if b else "未分户",
+                "present": row["present"],
+                "reported": row["reported"],
+                "positive": row["positive"],
+                "missing": row["present"] - row["reported"],
+                "percent": round(100 * row["reported"] / row["present"]) if row["present"] else 100,
+            }
+        )
+    out.sort(
+        key=lambda r: (
+            r["building"] is None,
+            r["building"].compound_id if r["building"] else 0,
+            r["building"].sort_key if r["building"] else 0,
+        )
+    )
+    total = {k: sum(r[k] for r in out) for k in ("present", "reported", "positive", "missing")}
+    total["percent"] = round(100 * total["reported"] / total["present"]) if total["present"] else 100
+    return {"buildings": out, "total": total}
+
+
+def antigen_residents(*, user, date: dt.date, building_id: int | None, no_phone_only: bool = False):
+    """Present residents the user may report for, with today's report (for the leader's page)."""
+    qs = restrict(
+        Resident.objects.filter(presence=Presence.PRESENT).select_related("household__building"),
+        user,
+        Action.REPORT_ANTIGEN,
+    )
+    if building_id:
+        qs = qs.filter(household__building_id=building_id)
+    if no_phone_only:
+        qs = qs.filter(tag_rows__tag=Tag.NO_SMARTPHONE)
+    return qs.order_by("household__building__sort_key", "household_id", "id")
+
+
+def antigen_reports_for(*, resident_ids, date: dt.date) -> dict[int, AntigenReport]:
+    return {r.resident_id: r for r in AntigenReport.objects.filter(resident_id__in=list(resident_ids), date=date)}
+
+
+def antigen_positive_list(*, user, since: dt.date) -> QuerySet[AntigenReport]:
+    return (
+        restrict(
+            AntigenReport.objects.filter(result=AntigenResult.POSITIVE, date__gte=since), user, Action.VIEW_SCREENING
+        )
+        .select_related("resident__household__building")
+        .order_by("-date", "-updated_at")
+    )
+
+
+def pcr_positive_list(*, user, since: dt.date) -> QuerySet[Tube]:
+    """Positive tubes of recent rounds (pooled or individual) in the user's neighbourhoods."""
+    rounds = restrict(Round.objects.filter(date__gte=since), user, Action.VIEW_SCREENING)
+    return (
+        Tube.objects.filter(round__in=rounds, result=TubeResult.POSITIVE).select_related("round").order_by("-result_at")
+    )

@@ -1,0 +1,1132 @@
+"""Writes of the screening flow. Every rule about rounds, tubes, samples, results and antigen
+reports lives here; pages, the API, the importer and the demo all come through these services.
+
+Events published inside the service's transaction (ADR 0006): ``screening.positive``,
+``screening.pool_positive`` and ``screening.retest_negative``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+# Imported into this module so tests can patch ``jiayuan.screening.services.zone_levels``.
+from jiayuan.control.selectors import zone_levels
+from jiayuan.core import context, crypto
+from jiayuan.core.audit import audit_record
+from jiayuan.core.extensions import publish
+from jiayuan.core.idempotency import run_idempotent
+from jiayuan.core.masking import mask_id_number, mask_name, mask_phone
+from jiayuan.core.models import AuditEvent, IdempotencyRecord
+from jiayuan.people.choices import Presence
+from jiayuan.people.models import Resident, ResidentTag
+from jiayuan.places.models import Building, Household, Neighbourhood
+from jiayuan.screening import planning
+from jiayuan.screening.choices import (
+    DOOR_TO_DOOR_TAGS,
+    AntigenResult,
+    PoolSize,
+    ReportChannel,
+    RetestStatus,
+    RoundKind,
+    RoundStatus,
+    SampleKind,
+    StationKind,
+    TubeResult,
+    TubeStatus,
+)
+from jiayuan.screening.codes import parse_sampling_code
+from jiayuan.screening.models import (
+    AntigenReport,
+    Exemption,
+    PlanSlot,
+    Retest,
+    Round,
+    Sample,
+    Station,
+    Tube,
+)
+
+__all__ = [
+    "ScanOutcome",
+    "ScanRejected",
+    "antigen_report_submit",
+    "exemption_add",
+    "exemption_remove",
+    "plan_generate",
+    "round_create",
+    "round_finish",
+    "sample_scan",
+    "sample_scan_batch",
+    "sample_scan_person",
+    "station_create",
+    "station_delete",
+    "tube_close",
+    "tube_open",
+    "tube_result_record",
+]
+
+BARCODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif")
+
+
+class ScanRejected(ValidationError):
+    """A refused scan or result: ``status`` is the HTTP answer (404 unknown, 409 conflict, 422
+    bad input) and ``code`` a stable name for the case (``duplicate``, ``tube_full`` …)."""
+
+    def __init__(self, message: str, *, status: int, code: str) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+        self.message_text = message
+
+
+MSG_ROUND_FINISHED = "本轮筛查已结束, 不能再采样"
+MSG_UNKNOWN_CODE = "核酸码无效或不存在, 请核对后重扫"
+MSG_NOT_IN_ROUND = "该居民不属于本轮筛查的居民区"
+MSG_BAD_BARCODE = "试管条码无效(只能是字母、数字、-、_, 最长40位)"
+MSG_UNKNOWN_TUBE = "未找到该试管, 请先扫描试管条码开管"
+MSG_TUBE_CLOSED = "该试管已封管, 请开新管"
+MSG_TUBE_FULL = "该试管已满, 请开新管"
+MSG_NOT_ON_RETEST = "该居民不在本轮复核名单, 不能用单采复核管"
+
+
+def _msg_duplicate(barcode: str) -> str:
+    return f"该居民本轮已采样(试管 {barcode}), 无需重复采样"
+
+
+def _ref(round_: Round, tube: Tube) -> str:
+    return f"第{round_.pk}轮 {round_.date:%m-%d} 试管 {tube.barcode}"
+
+
+# --- Rounds, stations, exemptions -----------------------------------------------------------------
+
+
+@transaction.atomic
+def round_create(
+    *,
+    actor,
+    neighbourhood: Neighbourhood,
+    kind: str = RoundKind.PCR,
+    date: dt.date,
+    pool_size: int = PoolSize.TEN,
+    start_time: dt.time | None = None,
+    end_time: dt.time | None = None,
+    slot_minutes: int = 20,
+    buildings: Iterable[Building] | None = None,
+    notes: str = "",
+) -> Round:
+    """Create a round over the whole neighbourhood, or over ``buildings`` when given."""
+    errors: dict[str, list[str]] = {}
+    if kind not in RoundKind.values:
+        errors["kind"] = ["检测类型应为 pcr 或 antigen"]
+    if pool_size not in PoolSize.values:
+        errors["pool_size"] = ["混采数应为 1、5、10 或 20"]
+    start_time = start_time or dt.time(7, 0)
+    end_time = end_time or dt.time(11, 0)
+    if end_time <= start_time:
+        errors["end_time"] = ["结束时间应晚于开始时间"]
+    if not 5 <= slot_minutes <= 120:
+        errors["slot_minutes"] = ["时段长度应在5到120分钟之间"]
+    chosen = list(buildings or [])
+    if any(b.neighbourhood_id != neighbourhood.pk for b in chosen):
+        errors["buildings"] = ["楼栋不属于该居民区"]
+    if errors:
+        raise ValidationError(errors)
+    round_ = Round.objects.create(
+        neighbourhood=neighbourhood,
+        kind=kind,
+        date=date,
+        pool_size=pool_size if kind == RoundKind.PCR else 1,
+        start_time=start_time,
+        end_time=end_time,
+        slot_minutes=slot_minutes,
+        whole_neighbourhood=not chosen,
+        notes=notes[:200],
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    if chosen:
+        round_.buildings.set(chosen)
+    audit_record(
+        actor=actor,
+        action="screening.round_create",
+        obj=round_,
+        changes={"kind": kind, "date": date.isoformat(), "pool_size": pool_size, "buildings": [b.pk for b in chosen]},
+    )
+    return round_
+
+
+@transaction.atomic
+def round_finish(*, actor, round_: Round) -> Round:
+    """End sampling: open tubes are closed as they are, no scan is accepted afterwards."""
+    given = round_
+    round_ = Round.objects.select_for_update().get(pk=round_.pk)
+    if round_.status == RoundStatus.FINISHED:
+        given.status, given.finished_at = round_.status, round_.finished_at
+        return round_
+    now = timezone.now()
+    closed = Tube.objects.filter(round=round_, status=TubeStatus.OPEN).update(status=TubeStatus.CLOSED, closed_at=now)
+    round_.status = RoundStatus.FINISHED
+    round_.finished_at = now
+    round_.save(update_fields=["status", "finished_at"])
+    given.status, given.finished_at = round_.status, round_.finished_at
+    audit_record(actor=actor, action="screening.round_finish", obj=round_, changes={"tubes_closed": closed})
+    return round_
+
+
+@transaction.atomic
+def station_create(
+    *, actor, round_: Round, name: str, kind: str = StationKind.FIXED, samplers: int = 2, swabs_per_hour: int = 60
+) -> Station:
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = ["请填写采样点名称"]
+    if kind not in StationKind.values:
+        errors["kind"] = ["类型无效"]
+    if not 1 <= samplers <= 50:
+        errors["samplers"] = ["采样人员数应在1到50之间"]
+    if not 1 <= swabs_per_hour <= 600:
+        errors["swabs_per_hour"] = ["每人每小时采样数应在1到600之间"]
+    if errors:
+        raise ValidationError(errors)
+    station = Station.objects.create(
+        round=round_,
+        neighbourhood_id=round_.neighbourhood_id,
+        name=name[:64],
+        kind=kind,
+        samplers=samplers,
+        swabs_per_hour=swabs_per_hour,
+    )
+    audit_record(
+        actor=actor,
+        action="screening.station_create",
+        obj=station,
+        changes={"kind": kind, "samplers": samplers, "swabs_per_hour": swabs_per_hour},
+    )
+    return station
+
+
+@transaction.atomic
+def station_delete(*, actor, station: Station) -> None:
+    audit_record(actor=actor, action="screening.station_delete", obj=station)
+    station.delete()
+
+
+@transaction.atomic
+def exemption_add(*, actor, round_: Round, resident: Resident, reason: str) -> Exemption:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["请填写免检原因"]})
+    if resident.neighbourhood_id != round_.neighbourhood_id:
+        raise ValidationError({"resident": [MSG_NOT_IN_ROUND]})
+    exemption, created = Exemption.objects.get_or_create(
+        round=round_,
+        resident=resident,
+        defaults={
+            "neighbourhood_id": round_.neighbourhood_id,
+            "building_id": resident.household.building_id if resident.household_id else None,
+            "reason": reason[:100],
+            "created_by": actor if getattr(actor, "is_authenticated", False) else None,
+        },
+    )
+    if not created and exemption.reason != reason[:100]:
+        exemption.reason = reason[:100]
+        exemption.save(update_fields=["reason"])
+    audit_record(actor=actor, action="screening.exemption_add", obj=exemption, changes={"round": round_.pk})
+    return exemption
+
+
+@transaction.atomic
+def exemption_remove(*, actor, exemption: Exemption) -> None:
+    audit_record(actor=actor, action="screening.exemption_remove", obj=exemption)
+    exemption.delete()
+
+
+# --- Call-down plan -------------------------------------------------------------------------------
+
+
+def _add_minutes(start: dt.time, minutes: int) -> dt.time:
+    base = dt.datetime.combine(dt.date(2000, 1, 1), start)
+    return (base + dt.timedelta(minutes=minutes)).time()
+
+
+def expected_by_building(round_: Round) -> tuple[dict[int, int], dict[int, int]]:
+    """Per building: (people to call to a station, homebound people for a door-to-door team)."""
+    residents = Resident.objects.filter(
+        neighbourhood_id=round_.neighbourhood_id, presence=Presence.PRESENT, household__isnull=False
+    )
+    if not round_.whole_neighbourhood:
+        residents = residents.filter(household__building_id__in=round_.buildings.values("id"))
+    residents = residents.filter(~Exists(Exemption.objects.filter(round=round_, resident=OuterRef("pk"))))
+    homebound = Exists(ResidentTag.objects.filter(resident=OuterRef("pk"), tag__in=DOOR_TO_DOOR_TAGS))
+    rows = (
+        residents.annotate(hb=homebound)
+        .values("household__building_id")
+        .annotate(total=Count("id"), home=Count("id", filter=Q(hb=True)))
+        .order_by()
+    )
+    walk, door = {}, {}
+    for row in rows:
+        walk[row["household__building_id"]] = row["total"] - row["home"]
+        door[row["household__building_id"]] = row["home"]
+    return walk, door
+
+
+@dataclass
+class PlanResult:
+    slots: list[PlanSlot]
+    warnings: list[str]
+
+
+@transaction.atomic
+def plan_generate(*, actor, round_: Round) -> PlanResult:
+    """(Re)build the call-down plan: fixed stations get the walking residents of every building
+    that is not sealed, largest building first onto the station that frees earliest; door-to-door
+    teams get sealed buildings whole and the homebound (卧床/残障/独居老人) of the others."""
+    stations = list(round_.stations.all())
+    fixed = [s for s in stations if s.kind == StationKind.FIXED]
+    door = [s for s in stations if s.kind == StationKind.DOOR]
+    warnings: list[str] = []
+    walk, homebound = expected_by_building(round_)
+    building_ids = sorted(set(walk) | set(homebound))
+    levels = zone_levels(building_ids=building_ids) if building_ids else {}
+    sealed = {b for b in building_ids if levels.get(b) == "sealed"}
+    station_work = [(b, walk.get(b, 0)) for b in building_ids if b not in sealed]
+    door_work = [(b, walk.get(b, 0) + homebound.get(b, 0)) for b in sealed]
+    door_work += [(b, homebound.get(b, 0)) for b in building_ids if b not in sealed]
+
+    def caps(group: list[Station]) -> list[tuple[int, int]]:
+        return [(s.pk, planning.capacity_per_slot(s.samplers, s.swabs_per_hour, round_.slot_minutes)) for s in group]
+
+    fixed_caps, door_caps = caps(fixed), caps(door)
+    fixed_plan = planning.plan(fixed_caps, station_work)
+    door_plan = planning.plan(door_caps, door_work)
+    planning.verify(fixed_caps, fixed_plan)
+    planning.verify(door_caps, door_plan)
+    if any(n for _b, n in station_work) and not fixed:
+        warnings.append("还没有固定采样点, 楼栋无法安排")
+    if any(n for _b, n in door_work) and not door:
+        warnings.append("有封控楼栋或行动不便居民, 但还没有上门采样队")
+
+    PlanSlot.objects.filter(round=round_).delete()
+    rows = []
+    for assignments, is_door in ((fixed_plan, False), (door_plan, True)):
+        for a in assignments:
+            note = ""
+            if is_door:
+                note = "封控楼, 全楼上门" if a.building in sealed else "卧床/残障/独居老人上门"
+            rows.append(
+                PlanSlot(
+                    round=round_,
+                    neighbourhood_id=round_.neighbourhood_id,
+                    station_id=a.station,
+                    building_id=a.building,
+                    first_slot=a.first_slot,
+                    last_slot=a.last_slot,
+                    start=_add_minutes(round_.start_time, a.first_slot * round_.slot_minutes),
+                    end=_add_minutes(round_.start_time, (a.last_slot + 1) * round_.slot_minutes),
+                    people=a.people,
+                    door_to_door=is_door,
+                    note=note,
+                )
+            )
+    PlanSlot.objects.bulk_create(rows)
+    span = max(planning.makespan(fixed_plan), planning.makespan(door_plan))
+    finish = _add_minutes(round_.start_time, span * round_.slot_minutes)
+    window = (
+        dt.datetime.combine(round_.date, round_.end_time) - dt.datetime.combine(round_.date, round_.start_time)
+    ).total_seconds() / 60
+    if span * round_.slot_minutes > window:
+        warnings.append(f"按现有采样力量需到 {finish:%H:%M} 才能完成, 超出计划时间, 请增加采样人员或采样点")
+    audit_record(
+        actor=actor,
+        action="screening.plan_generate",
+        obj=round_,
+        changes={"slots": len(rows), "sealed": sorted(sealed), "finish": finish.strftime("%H:%M")},
+    )
+    return PlanResult(slots=rows, warnings=warnings)
+
+
+# --- Tubes and samples ----------------------------------------------------------------------------
+
+
+def _clean_barcode(barcode: str) -> str:
+    barcode = (barcode or "").strip()
+    if not BARCODE_RE.match(barcode):
+        raise ScanRejected(MSG_BAD_BARCODE, status=422, code="bad_barcode")
+    return barcode
+
+
+def _check_round_open(round_: Round) -> None:
+    if round_.status != RoundStatus.OPEN:
+        raise ScanRejected(MSG_ROUND_FINISHED, status=409, code="round_finished")
+
+
+def _user(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+@transaction.atomic
+def tube_open(*, actor, round_: Round, barcode: str, is_retest: bool = False) -> Tube:
+    """Open a tube by its barcode; an already open tube of this round is simply resumed."""
+    _check_round_open(round_)
+    barcode = _clean_barcode(barcode)
+    tube = Tube.objects.filter(round=round_, barcode=barcode).first()
+    if tube is None:
+        try:
+            with transaction.atomic():
+                tube = Tube.objects.create(
+                    round=round_,
+                    neighbourhood_id=round_.neighbourhood_id,
+                    barcode=barcode,
+                    pool_size=1 if is_retest else round_.pool_size,
+                    is_retest=is_retest,
+                    opened_by=_user(actor),
+                )
+        except IntegrityError:  # a concurrent open of the same barcode won
+            tube = Tube.objects.get(round=round_, barcode=barcode)
+        else:
+            audit_record(
+                actor=actor,
+                action="screening.tube_open",
+                obj=tube,
+                changes={"round": round_.pk, "pool_size": tube.pool_size, "retest": is_retest},
+            )
+            return tube
+    if tube.status != TubeStatus.OPEN:
+        raise ScanRejected(MSG_TUBE_CLOSED, status=409, code="tube_closed")
+    return tube
+
+
+@transaction.atomic
+def tube_close(*, actor, tube: Tube) -> Tube:
+    """Close a tube by hand (fewer swabs than its pool size); closing twice changes nothing."""
+    tube = Tube.objects.select_for_update().get(pk=tube.pk)
+    if tube.status == TubeStatus.CLOSED:
+        return tube
+    tube.status = TubeStatus.CLOSED
+    tube.closed_at = timezone.now()
+    tube.save(update_fields=["status", "closed_at"])
+    audit_record(actor=actor, action="screening.tube_close", obj=tube, changes={"fill": tube.fill_count})
+    return tube
+
+
+@dataclass
+class ScanOutcome:
+    tube: Tube
+    sample: Sample
+    name: str
+
+    @property
+    def full(self) -> bool:
+        return self.tube.fill_count >= self.tube.pool_size
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sample_id": self.sample.pk,
+            "tube": self.tube.barcode,
+            "fill": self.tube.fill_count,
+            "pool_size": self.tube.pool_size,
+            "full": self.full,
+            "closed": self.tube.status == TubeStatus.CLOSED,
+            "resident": self.sample.resident_id,
+            "name": mask_name(self.name),
+            "retest": self.sample.is_retest,
+        }
+
+
+def _resolve_resident(round_: Round, code: str) -> Resident:
+    resident_id = parse_sampling_code(code)
+    if resident_id is None:
+        raise ScanRejected(MSG_UNKNOWN_CODE, status=404, code="unknown_code")
+    # Only the columns the scan needs, in one plain query (this is the hot path of a round): the
+    # encrypted ID number and phone are never loaded, let alone decrypted.
+    qn = connection.ops.quote_name
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT r.id, r.name, r.neighbourhood_id, r.household_id, h.building_id "  # noqa: S608
+            f"FROM {qn(Resident._meta.db_table)} r LEFT JOIN {qn(Household._meta.db_table)} h "
+            "ON h.id = r.household_id WHERE r.id = %s",
+            [resident_id],
+        )
+        row = cur.fetchone()
+    if row is None:
+        raise ScanRejected(MSG_UNKNOWN_CODE, status=404, code="unknown_code")
+    resident = Resident(pk=row[0], name=row[1], neighbourhood_id=row[2], household_id=row[3])
+    resident._state.adding = False
+    resident.building_id_cached = row[4]
+    if resident.neighbourhood_id != round_.neighbourhood_id:
+        raise ScanRejected(MSG_NOT_IN_ROUND, status=422, code="not_in_round")
+    return resident
+
+
+def _take_place(round_: Round, barcode: str) -> Tube | None:
+    """Take one place in an open tube that is not full, atomically: ``UPDATE … SET fill_count =
+    fill_count + 1 … WHERE status = 'open' AND fill_count < pool_size RETURNING …``.
+
+    The UPDATE locks the tube row until the transaction ends, and PostgreSQL re-checks the WHERE
+    on the latest row version after waiting for a concurrent writer, so two samplers scanning into
+    one tube can never overfill it (the same guarantee as ``select_for_update`` + update, in one
+    round trip). The tube closes itself when the last place is taken. None: no open place.
+    """
+    table = connection.ops.quote_name(Tube._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {table} SET fill_count = fill_count + 1, "  # noqa: S608 - table name from the model
+            "status = CASE WHEN fill_count + 1 >= pool_size THEN %s ELSE status END, "
+            "closed_at = CASE WHEN fill_count + 1 >= pool_size THEN %s ELSE closed_at END "
+            "WHERE round_id = %s AND barcode = %s AND status = %s AND fill_count < pool_size "
+            "RETURNING id, fill_count, pool_size, status, is_retest",
+            [
+                TubeStatus.CLOSED,
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                round_.pk,
+                barcode,
+                TubeStatus.OPEN,
+            ],
+        )
+        row = cur.fetchone()
+    if row is None:
+        return None
+    tube = Tube(
+        pk=row[0],
+        round=round_,
+        neighbourhood_id=round_.neighbourhood_id,
+        barcode=barcode,
+        fill_count=row[1],
+        pool_size=row[2],
+        status=row[3],
+        is_retest=bool(row[4]),
+    )
+    tube._state.adding = False
+    return tube
+
+
+def _place_in_tube(*, actor, round_: Round, barcode: str, open_tube: bool, retest: bool) -> Tube:
+    barcode = _clean_barcode(barcode)
+    tube = _take_place(round_, barcode)
+    if tube is not None:
+        return tube
+    existing = Tube.objects.filter(round=round_, barcode=barcode).only("status", "fill_count", "pool_size").first()
+    if existing is None:
+        if not open_tube:
+            raise ScanRejected(MSG_UNKNOWN_TUBE, status=404, code="unknown_tube")
+        tube_open(actor=actor, round_=round_, barcode=barcode, is_retest=retest)
+        tube = _take_place(round_, barcode)
+        if tube is not None:
+            return tube
+        existing = Tube.objects.filter(round=round_, barcode=barcode).only("status", "fill_count", "pool_size").first()
+    if existing is not None and existing.status == TubeStatus.OPEN and existing.fill_count >= existing.pool_size:
+        raise ScanRejected(MSG_TUBE_FULL, status=409, code="tube_full")
+    raise ScanRejected(MSG_TUBE_CLOSED, status=409, code="tube_closed")
+
+
+def _insert_sample(sample: Sample) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: False when the unique (round, resident,
+    is_retest) already holds this person (no exception, so the transaction stays usable)."""
+    table = connection.ops.quote_name(Sample._meta.db_table)
+    now = timezone.now()
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} (round_id, tube_id, neighbourhood_id, building_id, resident_id, kind, "  # noqa: S608
+            "is_retest, person_name, person_contact, person_contact_hash, sampled_by_id, sampled_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, '', '', '', %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+            [
+                sample.round_id,
+                sample.tube_id,
+                sample.neighbourhood_id,
+                sample.building_id,
+                sample.resident_id,
+                sample.kind,
+                sample.is_retest,
+                sample.sampled_by_id,
+                connection.ops.adapt_datetimefield_value(now),
+            ],
+        )
+        row = cur.fetchone()
+    if row is None:
+        return False
+    sample.pk = row[0]
+    sample.sampled_at = now
+    sample._state.adding = False
+    return True
+
+
+@transaction.atomic
+def sample_scan(
+    *, actor, round_: Round, tube_barcode: str, resident_code: str, open_tube: bool = True, retest: bool = False
+) -> ScanOutcome:
+    """Swab a roster resident into a tube (see ``_sample_scan``)."""
+    return _sample_scan(
+        actor=actor,
+        round_=round_,
+        tube_barcode=tube_barcode,
+        resident_code=resident_code,
+        open_tube=open_tube,
+        retest=retest,
+    )
+
+
+def _sample_scan(
+    *, actor, round_: Round, tube_barcode: str, resident_code: str, open_tube: bool = True, retest: bool = False
+) -> ScanOutcome:
+    """Swab a roster resident into a tube; the caller holds the transaction.
+
+    The tube's place is taken with one guarded UPDATE (see ``_take_place``), so two samplers
+    filling one tube never overfill it; the unique ``(round, resident, is_retest)`` makes a second
+    swab of the same person in a round impossible even when two stations race. A refusal raises
+    ``ScanRejected`` and the caller's transaction rolls the scan back.
+
+    A retest tube (single, ``retest=True`` when it is opened) takes residents on the round's
+    retest list only.
+    """
+    _check_round_open(round_)
+    resident = _resolve_resident(round_, resident_code)
+    tube = _place_in_tube(actor=actor, round_=round_, barcode=tube_barcode, open_tube=open_tube, retest=retest)
+    retest_row = None
+    if tube.is_retest:
+        retest_row = (
+            Retest.objects.select_for_update()
+            .filter(round=round_, resident=resident, status=RetestStatus.PENDING)
+            .first()
+        )
+        if retest_row is None:
+            raise ScanRejected(MSG_NOT_ON_RETEST, status=422, code="not_on_retest")
+    sample = Sample(
+        round=round_,
+        tube=tube,
+        neighbourhood_id=round_.neighbourhood_id,
+        building_id=resident.building_id_cached,
+        resident=resident,
+        kind=SampleKind.RESIDENT,
+        is_retest=tube.is_retest,
+        sampled_by=_user(actor),
+    )
+    if not _insert_sample(sample):
+        first = (
+            Sample.objects.filter(round=round_, resident=resident, is_retest=tube.is_retest)
+            .values_list("tube__barcode", flat=True)
+            .first()
+        )
+        raise ScanRejected(_msg_duplicate(first or "?"), status=409, code="duplicate")
+    if retest_row is not None:
+        retest_row.status = RetestStatus.SAMPLED
+        retest_row.retest_sample = sample
+        retest_row.save(update_fields=["status", "retest_sample"])
+    audit_record(
+        actor=actor,
+        action="screening.sample",
+        obj=sample,
+        changes={"round": round_.pk, "tube": tube.barcode, "fill": tube.fill_count, "retest": tube.is_retest},
+    )
+    return ScanOutcome(tube=tube, sample=sample, name=resident.name)
+
+
+def _mask_contact(contact: str) -> str:
+    contact = (contact or "").strip().replace(" ", "")
+    if not contact:
+        return ""
+    if len(contact) >= 15:
+        return mask_id_number(contact.upper())
+    return mask_phone(contact)
+
+
+@transaction.atomic
+def sample_scan_person(
+    *,
+    actor,
+    round_: Round,
+    tube_barcode: str,
+    name: str,
+    contact: str = "",
+    kind: str = SampleKind.VISITOR,
+    open_tube: bool = True,
+) -> ScanOutcome:
+    """Swab someone not on the roster (a visitor, a worker): name and a phone or ID number, kept
+    masked with a keyed hash so the same person is not swabbed twice in a round."""
+    _check_round_open(round_)
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = ["请填写姓名"]
+    if kind not in (SampleKind.VISITOR, SampleKind.WORKER):
+        errors["kind"] = ["人员类型应为访客或工作人员"]
+    clean_contact = (contact or "").strip().replace(" ", "").upper()
+    if clean_contact and not re.match(r"^[0-9A-Z-]{6,20}$", clean_contact):
+        errors["contact"] = ["请填写手机号或证件号"]
+    if errors:
+        raise ValidationError(errors)
+    contact_hash = crypto.keyed_hash(clean_contact)
+    if contact_hash:
+        first = Sample.objects.filter(round=round_, person_contact_hash=contact_hash).select_related("tube").first()
+        if first is not None:
+            raise ScanRejected(_msg_duplicate(first.tube.barcode), status=409, code="duplicate")
+    tube = _place_in_tube(actor=actor, round_=round_, barcode=tube_barcode, open_tube=open_tube, retest=False)
+    sample = Sample.objects.create(
+        round=round_,
+        tube=tube,
+        neighbourhood_id=round_.neighbourhood_id,
+        kind=kind,
+        person_name=name[:64],
+        person_contact=_mask_contact(clean_contact),
+        person_contact_hash=contact_hash,
+        sampled_by=_user(actor),
+    )
+    audit_record(
+        actor=actor,
+        action="screening.sample",
+        obj=sample,
+        changes={"round": round_.pk, "tube": tube.barcode, "fill": tube.fill_count, "kind": kind},
+    )
+    return ScanOutcome(tube=tube, sample=sample, name=name)
+
+
+def error_body(exc: ValidationError) -> tuple[int, dict]:
+    if isinstance(exc, ScanRejected):
+        return exc.status, {"detail": exc.message_text, "code": exc.code, "errors": []}
+    if hasattr(exc, "error_dict"):
+        errors = [{"field": f, "message": m} for f, msgs in exc.message_dict.items() for m in msgs]
+    else:
+        errors = [{"field": "__all__", "message": m} for m in exc.messages]
+    return 422, {"detail": "输入有误", "code": "invalid", "errors": errors}
+
+
+def idempotency_scope(actor, round_: Round) -> str:
+    return f"screening.sample:{getattr(actor, 'pk', '-')}:{round_.pk}"
+
+
+def sample_scan_one(
+    *, actor, round_: Round, tube: str, resident_code: str, idempotency_key: str = "", retest: bool = False
+) -> tuple[int, dict]:
+    """One scan answered as ``(status, body)`` (201 or the error), stored once per idempotency key."""
+
+    key = idempotency_key or ""
+
+    def run() -> tuple[int, dict]:
+        # With a key, run_idempotent's own atomic block is the boundary: no extra savepoint.
+        with transaction.atomic(savepoint=not key):
+            outcome = _sample_scan(
+                actor=actor, round_=round_, tube_barcode=tube, resident_code=resident_code, retest=retest
+            )
+        return 201, outcome.as_dict()
+
+    try:
+        return run_idempotent(scope=idempotency_scope(actor, round_), key=key, fn=run)
+    except ValidationError as exc:
+        return error_body(exc)
+
+
+def sample_scan_batch(*, actor, round_: Round, items: list[dict]) -> list[tuple[int, dict]]:
+    """Many scans in one transaction, answered item by item: one bad item spoils nothing else.
+
+    Fast path (the scanner's normal case): codes, residents, existing samples, tubes and stored
+    idempotent answers are read in a handful of set queries, the tubes locked once each, the new
+    samples, audit events and idempotency records inserted in bulk. If a concurrent writer beats
+    us to a unique key, the whole batch is redone item by item through ``sample_scan_one``.
+    """
+    if not items:
+        return []
+    try:
+        with transaction.atomic():
+            return _batch_fast(actor=actor, round_=round_, items=items)
+    except IntegrityError:
+        pass
+    except _SlowPath:
+        pass
+    with transaction.atomic():
+        return [
+            sample_scan_one(
+                actor=actor,
+                round_=round_,
+                tube=item.get("tube", ""),
+                resident_code=item.get("resident_code", ""),
+                idempotency_key=item.get("idempotency_key") or "",
+                retest=bool(item.get("retest")),
+            )
+            for item in items
+        ]
+
+
+class _SlowPath(Exception):
+    pass
+
+
+def _valid_barcodes(items: list[dict]) -> set[str]:
+    return {b for b in ((item.get("tube") or "").strip() for item in items) if BARCODE_RE.match(b)}
+
+
+def _batch_fast(*, actor, round_: Round, items: list[dict]) -> list[tuple[int, dict]]:
+    from jiayuan.core.idempotency import MAX_KEY_LENGTH
+
+    if any(item.get("retest") for item in items):
+        raise _SlowPath
+    scope = idempotency_scope(actor, round_)[:200]
+    keys = [((item.get("idempotency_key") or "")[:MAX_KEY_LENGTH]) for item in items]
+    stored = {
+        k: (s, b)
+        for k, s, b in IdempotencyRecord.objects.filter(scope=scope, key__in=[k for k in keys if k]).values_list(
+            "key", "status", "body"
+        )
+    }
+    answers: list[tuple[int, dict] | None] = [None] * len(items)
+    try:
+        _check_round_open(round_)
+    except ScanRejected as exc:
+        return [stored[k] if k in stored else error_body(exc) for k in keys]
+
+    # Residents, in one query.
+    ids: list[int | None] = [parse_sampling_code(item.get("resident_code", "")) for item in items]
+    residents = {
+        r.pk: r
+        for r in Resident.objects.filter(pk__in=[i for i in ids if i])
+        .only("id", "name", "neighbourhood_id", "household_id", "household__building_id")
+        .select_related("household")
+    }
+    already = dict(
+        Sample.objects.filter(round=round_, resident_id__in=list(residents), is_retest=False).values_list(
+            "resident_id", "tube__barcode"
+        )
+    )
+    # Tubes, opened in bulk if new, then locked once each (in barcode order, so two batches
+    # never deadlock).
+    barcodes = sorted({(item.get("tube") or "").strip() for item in items} & _valid_barcodes(items))
+    user = _user(actor)
+    known = set(Tube.objects.filter(round=round_, barcode__in=barcodes).values_list("barcode", flat=True))
+    new_barcodes = [b for b in barcodes if b not in known]
+    if new_barcodes:
+        Tube.objects.bulk_create(
+            [
+                Tube(
+                    round=round_,
+                    neighbourhood_id=round_.neighbourhood_id,
+                    barcode=b,
+                    pool_size=round_.pool_size,
+                    opened_by=user,
+                )
+                for b in new_barcodes
+            ],
+            ignore_conflicts=True,  # a concurrent batch may open the same tube: either row will do
+        )
+    tubes = {
+        t.barcode: t
+        for t in Tube.objects.select_for_update().filter(round=round_, barcode__in=barcodes).order_by("barcode")
+    }
+    if any(t.is_retest for t in tubes.values()):
+        raise _SlowPath
+
+    now = timezone.now()
+    new_samples: list[tuple[int, Sample, Tube, str]] = []
+    seen_in_batch: dict[int, str] = {}
+    changed: set[str] = set()
+    for i, item in enumerate(items):
+        if keys[i] and keys[i] in stored:
+            answers[i] = stored[keys[i]]
+            continue
+        try:
+            barcode = _clean_barcode(item.get("tube", ""))
+            if ids[i] is None or ids[i] not in residents:
+                raise ScanRejected(MSG_UNKNOWN_CODE, status=404, code="unknown_code")
+            resident = residents[ids[i]]
+            if resident.neighbourhood_id != round_.neighbourhood_id:
+                raise ScanRejected(MSG_NOT_IN_ROUND, status=422, code="not_in_round")
+            tube = tubes[barcode]
+            if tube.status != TubeStatus.OPEN:
+                raise ScanRejected(MSG_TUBE_CLOSED, status=409, code="tube_closed")
+            if tube.fill_count >= tube.pool_size:
+                raise ScanRejected(MSG_TUBE_FULL, status=409, code="tube_full")
+            if resident.pk in already or resident.pk in seen_in_batch:
+                raise ScanRejected(
+                    _msg_duplicate(already.get(resident.pk) or seen_in_batch[resident.pk]), status=409, code="duplicate"
+                )
+        except ScanRejected as exc:
+            answers[i] = error_body(exc)
+            continue
+        seen_in_batch[resident.pk] = barcode
+        tube.fill_count += 1
+        if tube.fill_count >= tube.pool_size:
+            tube.status = TubeStatus.CLOSED
+            tube.closed_at = now
+        changed.add(barcode)
+        sample = Sample(
+            round=round_,
+            tube=tube,
+            neighbourhood_id=round_.neighbourhood_id,
+            building_id=resident.household.building_id if resident.household_id else None,
+            resident=resident,
+            kind=SampleKind.RESIDENT,
+            sampled_by=user,
+        )
+        new_samples.append((i, sample, tube, resident.name))
+        answers[i] = (0, {"fill": tube.fill_count})  # filled in below
+
+    created = Sample.objects.bulk_create([s for _i, s, _t, _n in new_samples])
+    if changed:
+        Tube.objects.bulk_update([tubes[b] for b in sorted(changed)], ["fill_count", "status", "closed_at"])
+    ctx = context.current()
+    label = (actor.get_username() if user else str(actor or ""))[:150]
+    audit_rows = [
+        AuditEvent(
+            actor=user,
+            actor_label=label,
+            action="screening.tube_open",
+            object_type="screening.tube",
+            object_id=str(tubes[b].pk),
+            object_repr=tubes[b].audit_repr()[:200],
+            neighbourhood_id=round_.neighbourhood_id,
+            changes={"round": round_.pk, "pool_size": tubes[b].pool_size, "retest": False, "batch": True},
+            ip=ctx.ip,
+            user_agent=ctx.user_agent,
+            channel=ctx.channel,
+        )
+        for b in new_barcodes
+        if b in tubes and tubes[b].opened_by_id == (user.pk if user else None)
+    ]
+    records = []
+    for (i, _s, tube, name), sample in zip(new_samples, created, strict=True):
+        fill = answers[i][1]["fill"]  # type: ignore[index]
+        body = {
+            "sample_id": sample.pk,
+            "tube": tube.barcode,
+            "fill": fill,
+            "pool_size": tube.pool_size,
+            "full": fill >= tube.pool_size,
+            "closed": fill >= tube.pool_size,
+            "resident": sample.resident_id,
+            "name": mask_name(name),
+            "retest": False,
+        }
+        answers[i] = (201, body)
+        audit_rows.append(
+            AuditEvent(
+                actor=user,
+                actor_label=label,
+                action="screening.sample",
+                object_type="screening.sample",
+                object_id=str(sample.pk),
+                object_repr=sample.audit_repr()[:200],
+                neighbourhood_id=round_.neighbourhood_id,
+                changes={"round": round_.pk, "tube": tube.barcode, "fill": fill, "retest": False, "batch": True},
+                ip=ctx.ip,
+                user_agent=ctx.user_agent,
+                channel=ctx.channel,
+            )
+        )
+        if keys[i]:
+            records.append(IdempotencyRecord(scope=scope, key=keys[i], status=201, body=body))
+    AuditEvent.objects.bulk_create(audit_rows)
+    if records:
+        IdempotencyRecord.objects.bulk_create(records)
+    return [a for a in answers if a is not None]
+
+
+# --- Results --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ResultOutcome:
+    tube: Tube
+    changed: bool
+    retests: int = 0
+
+
+MSG_RESULT_CONFLICT = "该试管已有结果({old}), 不能改为{new}; 如需更正请联系居委会负责人"
+
+
+@transaction.atomic
+def tube_result_record(*, actor, round_: Round, barcode: str, result: str) -> ResultOutcome:
+    """Record a tube's lab result and fan it out.
+
+    - pooled tube (pool size > 1) positive: every member goes on the retest list under temporary
+      home control, and ``screening.pool_positive`` is published;
+    - tube of one positive: ``screening.positive`` for that resident;
+    - individual retest tube: positive → ``screening.positive``; negative → the member's home
+      control ends and ``screening.retest_negative`` is published.
+
+    The same result twice changes nothing; a different result for a tube that has one is refused.
+    """
+    barcode = (barcode or "").strip()
+    if result not in (TubeResult.NEGATIVE, TubeResult.POSITIVE):
+        raise ScanRejected("结果应为阴性或阳性", status=422, code="bad_result")
+    tube = Tube.objects.select_for_update().filter(round=round_, barcode=barcode).first()
+    if tube is None:
+        raise ScanRejected(f"本轮没有试管 {barcode}" if barcode else "请填写试管条码", status=404, code="unknown_tube")
+    if tube.status != TubeStatus.CLOSED:
+        raise ScanRejected(f"试管 {barcode} 尚未封管, 不能录入结果", status=409, code="tube_open")
+    if tube.result == result:
+        return ResultOutcome(tube=tube, changed=False)
+    if tube.result != TubeResult.PENDING:
+        raise ScanRejected(
+            MSG_RESULT_CONFLICT.format(old=tube.get_result_display(), new=TubeResult(result).label),
+            status=409,
+            code="result_conflict",
+        )
+    tube.result = result
+    tube.result_at = timezone.now()
+    tube.save(update_fields=["result", "result_at"])
+    audit_record(actor=actor, action="screening.tube_result", obj=tube, changes={"result": result, "round": round_.pk})
+    samples = list(tube.samples.select_related("resident"))
+    today = timezone.localdate()
+    ref = _ref(round_, tube)
+    retests = 0
+    if tube.is_retest:
+        for sample in samples:
+            row = Retest.objects.select_for_update().filter(retest_sample=sample).first()
+            if row is None:
+                continue
+            row.status = RetestStatus.POSITIVE if result == TubeResult.POSITIVE else RetestStatus.NEGATIVE
+            row.resolved_at = timezone.now()
+            if result == TubeResult.NEGATIVE:
+                row.home_control = False
+            row.save(update_fields=["status", "resolved_at", "home_control"])
+            audit_record(actor=actor, action="screening.retest_result", obj=row, changes={"result": result})
+            if sample.resident_id:
+                if result == TubeResult.POSITIVE:
+                    publish(
+                        "screening.positive",
+                        resident=sample.resident,
+                        detected_on=today,
+                        source="pcr",
+                        actor=actor,
+                        ref=ref + " 单采复核",
+                    )
+                else:
+                    publish("screening.retest_negative", resident=sample.resident, actor=actor, ref=ref)
+    elif result == TubeResult.POSITIVE and tube.pool_size == 1:
+        for sample in samples:
+            if sample.resident_id:
+                publish(
+                    "screening.positive",
+                    resident=sample.resident,
+                    detected_on=today,
+                    source="pcr",
+                    actor=actor,
+                    ref=ref,
+                )
+    elif result == TubeResult.POSITIVE:
+        rows = [
+            Retest(
+                round=round_,
+                neighbourhood_id=round_.neighbourhood_id,
+                building_id=s.building_id,
+                resident_id=s.resident_id,
+                sample=s,
+                source_tube=tube,
+                home_control=True,
+            )
+            for s in samples
+        ]
+        Retest.objects.bulk_create(rows)
+        retests = len(rows)
+        audit_record(
+            actor=actor,
+            action="screening.retest_list",
+            obj=tube,
+            changes={"members": retests, "home_control": True},
+        )
+        residents = [s.resident for s in samples if s.resident_id]
+        publish("screening.pool_positive", residents=residents, detected_on=today, actor=actor, ref=ref)
+    return ResultOutcome(tube=tube, changed=True, retests=retests)
+
+
+def tube_result_one(*, actor, round_: Round, barcode: str, result: str) -> tuple[int, dict]:
+    """One result as ``(status, body)``, in its own savepoint (for item-by-item answers)."""
+    try:
+        with transaction.atomic():
+            outcome = tube_result_record(actor=actor, round_=round_, barcode=barcode, result=result)
+    except ValidationError as exc:
+        return error_body(exc)
+    return 200, {
+        "tube": outcome.tube.barcode,
+        "result": outcome.tube.result,
+        "changed": outcome.changed,
+        "retests": outcome.retests,
+    }
+
+
+# --- Antigen self-reports -------------------------------------------------------------------------
+
+
+def _check_photo(photo) -> None:
+    if photo is None:
+        return
+    if photo.size > PHOTO_MAX_BYTES:
+        raise ValidationError({"photo": ["照片不能超过5MB"]})
+    content_type = getattr(photo, "content_type", "") or ""
+    if content_type and content_type not in PHOTO_TYPES:
+        raise ValidationError({"photo": ["请上传 JPG/PNG/WEBP/HEIC 照片"]})
+
+
+@transaction.atomic
+def antigen_report_submit(
+    *,
+    actor,
+    resident: Resident,
+    date: dt.date,
+    result: str,
+    photo=None,
+    channel: str = ReportChannel.HOUSEHOLD,
+) -> tuple[AntigenReport, bool]:
+    """Record one resident's antigen result for a day; a second report the same day replaces the
+    first (audited as an update). A new positive publishes ``screening.positive``. Returns the
+    report and whether it was created."""
+    errors: dict[str, list[str]] = {}
+    if result not in AntigenResult.values:
+        errors["result"] = ["结果应为阴性、阳性或无效"]
+    today = timezone.localdate()
+    if date > today:
+        errors["date"] = ["不能填报未来的日期"]
+    elif (today - date).days > 7:
+        errors["date"] = ["只能填报最近7天的结果"]
+    if errors:
+        raise ValidationError(errors)
+    _check_photo(photo)
+    # Lock the resident so two reports for the same person and day are serialised.
+    Resident.objects.select_for_update().filter(pk=resident.pk).values_list("pk", flat=True).first()
+    report = AntigenReport.objects.filter(resident=resident, date=date).first()
+    created = report is None
+    before = None if created else report.result
+    if created:
+        report = AntigenReport(
+            neighbourhood_id=resident.neighbourhood_id,
+            building_id=resident.household.building_id if resident.household_id else None,
+            resident=resident,
+            date=date,
+        )
+    report.result = result
+    report.channel = channel
+    report.reported_by = _user(actor)
+    if photo is not None:
+        report.photo.save(f"r{resident.pk}-{date:%Y%m%d}-{photo.name[-20:]}", photo, save=False)
+    report.save()
+    audit_record(
+        actor=actor if actor is not None else "household-link",
+        action="screening.antigen_report" if created else "screening.antigen_report_update",
+        obj=report,
+        changes={"result": result, "before": before, "channel": channel, "photo": bool(photo)},
+    )
+    if result == AntigenResult.POSITIVE and before != AntigenResult.POSITIVE:
+        publish(
+            "screening.positive",
+            resident=resident,
+            detected_on=date,
+            source="antigen",
+            actor=_user(actor),
+            ref=f"抗原自测 {date:%m-%d}",
+        )
+    return report, created
+
+
+def stations_capacity_minutes(stations: list[Station], people: int, slot_minutes: int) -> int:
+    """Minutes the stations need for ``people`` (shown beside the plan)."""
+    cap = sum(planning.capacity_per_slot(s.samplers, s.swabs_per_hour, slot_minutes) for s in stations)
+    return math.ceil(people / cap) * slot_minutes if cap else 0

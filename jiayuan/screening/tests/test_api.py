@@ -1,0 +1,287 @@
+"""The screening API: round creation, scans (single, batch, idempotent), results, lists, stats,
+antigen reports, and scans racing into one tube from two PostgreSQL connections."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from jiayuan.accounts.services import api_token_create
+from jiayuan.core.permissions import Role
+from jiayuan.screening.models import AntigenReport, Retest, Sample, Tube
+
+from .conftest import code
+
+
+def bearer(user):
+    _t, key = api_token_create(actor=None, user=user)
+    return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+
+def post(client, url, data, user):
+    return client.post(url, data, content_type="application/json", **bearer(user))
+
+
+@pytest.fixture
+def api_round(client, frozen, staff, building, building2):
+    resp = post(
+        client,
+        "/api/v1/rounds",
+        {
+            "kind": "pcr",
+            "date": frozen.isoformat(),
+            "pool_size": 5,
+            "stations": [{"name": "南门采样点", "samplers": 2, "swabs_per_hour": 60}],
+        },
+        staff,
+    )
+    assert resp.status_code == 201, resp.content
+    return resp.json()
+
+
+def test_create_round_returns_id_and_scope_checked(client, api_round, make_user, building, frozen):
+    assert api_round["id"] and api_round["pool_size"] == 5 and api_round["stations"][0]["name"] == "南门采样点"
+    leader = make_user(Role.BUILDING_LEADER, building)
+    resp = post(client, "/api/v1/rounds", {"date": frozen.isoformat(), "pool_size": 10}, leader)
+    assert resp.status_code == 403
+    resp = post(client, "/api/v1/rounds", {"date": "2026-13-01", "pool_size": 7}, leader)
+    assert resp.status_code == 422
+    fields = {e["field"] for e in resp.json()["errors"]}
+    assert {"date", "pool_size"} <= fields
+
+
+def test_create_round_on_chosen_buildings(client, staff, building, frozen):
+    resp = post(client, "/api/v1/rounds", {"date": frozen.isoformat(), "buildings": [building.pk]}, staff)
+    assert resp.status_code == 201 and resp.json()["buildings"] == [building.pk]
+    resp = post(client, "/api/v1/rounds", {"date": frozen.isoformat(), "buildings": [999999]}, staff)
+    assert resp.status_code == 422
+
+
+def test_scan_answers_fill_and_every_bad_case(client, api_round, sampler, residents):
+    url = f"/api/v1/rounds/{api_round['id']}/samples"
+    people = residents["b1"] + residents["b2"]
+    for i, r in enumerate(people[:5], start=1):
+        resp = post(client, url, {"tube": "T1", "resident_code": code(r)}, sampler)
+        assert resp.status_code == 201, resp.content
+        assert resp.json()["fill"] == i
+    assert resp.json()["full"] is True and resp.json()["closed"] is True
+    # full/closed tube
+    resp = post(client, url, {"tube": "T1", "resident_code": code(people[5])}, sampler)
+    assert resp.status_code == 409 and resp.json()["code"] == "tube_closed"
+    # duplicate
+    resp = post(client, url, {"tube": "T2", "resident_code": code(people[0])}, sampler)
+    assert resp.status_code == 409 and resp.json()["code"] == "duplicate" and "T1" in resp.json()["detail"]
+    # unknown code
+    resp = post(client, url, {"tube": "T2", "resident_code": "R424242-ABCDEFGH"}, sampler)
+    assert resp.status_code == 404 and resp.json()["code"] == "unknown_code"
+    # bad barcode / missing fields
+    resp = post(client, url, {"tube": "T 2", "resident_code": code(people[5])}, sampler)
+    assert resp.status_code == 422
+    resp = post(client, url, {"tube": "T2"}, sampler)
+    assert resp.status_code == 422
+    assert Sample.objects.count() == 5
+
+
+def test_scan_forbidden_round_is_404(client, api_round, make_user, building, residents):
+    leader = make_user(Role.BUILDING_LEADER, building)  # may view, may not sample
+    url = f"/api/v1/rounds/{api_round['id']}/samples"
+    resp = post(client, url, {"tube": "T1", "resident_code": code(residents["b1"][0])}, leader)
+    assert resp.status_code == 404
+
+
+def test_retry_with_same_idempotency_key_returns_first_answer(client, api_round, sampler, residents):
+    url = f"/api/v1/rounds/{api_round['id']}/samples"
+    body = {"tube": "T1", "resident_code": code(residents["b1"][0]), "idempotency_key": "scan-1"}
+    first = post(client, url, body, sampler)
+    second = post(client, url, body, sampler)
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert Sample.objects.count() == 1 and Tube.objects.get(barcode="T1").fill_count == 1
+    # Batch retry with the same keys: same answers, nothing new.
+    items = [{"tube": "T2", "resident_code": code(r), "idempotency_key": f"b-{r.pk}"} for r in residents["b2"]]
+    a = post(client, f"{url}/batch", {"items": items}, sampler).json()
+    b = post(client, f"{url}/batch", {"items": items}, sampler).json()
+    assert a == b and a["accepted"] == 3
+    assert Sample.objects.count() == 4
+
+
+def test_visitor_sample_through_api(client, api_round, sampler):
+    url = f"/api/v1/rounds/{api_round['id']}/samples"
+    resp = post(client, url, {"tube": "V1", "person": {"name": "访客李", "contact": "13800001234"}}, sampler)
+    assert resp.status_code == 201 and resp.json()["resident"] is None
+    assert Sample.objects.get().person_contact == "138****1234"
+
+
+def test_batch_answers_item_by_item(client, api_round, sampler, residents):
+    url = f"/api/v1/rounds/{api_round['id']}/samples/batch"
+    b1, b2 = residents["b1"], residents["b2"]
+    items = [
+        {"tube": "B1", "resident_code": code(b1[0])},
+        {"tube": "B1", "resident_code": code(b1[0])},  # duplicate within the batch
+        {"tube": "B1", "resident_code": "R1-XXXXXXXX"},  # unknown
+        {"tube": "B1", "resident_code": code(b1[1])},
+        {"tube": "B1", "resident_code": code(b1[2])},
+        {"tube": "B1", "resident_code": code(b1[3])},
+        {"tube": "B1", "resident_code": code(b2[0])},  # fills the tube (5)
+        {"tube": "B1", "resident_code": code(b2[1])},  # closed
+        {"tube": "bad barcode", "resident_code": code(b2[2])},
+    ]
+    resp = post(client, url, {"items": items}, sampler)
+    assert resp.status_code == 200, resp.content
+    data = resp.json()
+    assert [i["status"] for i in data["items"]] == [201, 409, 404, 201, 201, 201, 201, 409, 422]
+    assert data["items"][6]["result"]["full"] is True
+    assert data["items"][7]["code"] == "tube_closed"
+    assert data["accepted"] == 5 and data["rejected"] == 4
+    tube = Tube.objects.get(barcode="B1")
+    assert tube.fill_count == 5 and tube.status == "closed"
+    assert Sample.objects.count() == 5
+
+
+def test_tube_results_lists_and_stats(client, api_round, staff, sampler, residents, events):
+    rid = api_round["id"]
+    b1 = residents["b1"]
+    for r in b1[:3]:
+        post(client, f"/api/v1/rounds/{rid}/samples", {"tube": "P1", "resident_code": code(r)}, sampler)
+    Tube.objects.filter(barcode="P1").update(status="closed")
+    resp = post(
+        client,
+        f"/api/v1/rounds/{rid}/tube-results",
+        {"items": [{"tube": "P1", "result": "positive"}, {"tube": "NOPE", "result": "negative"}]},
+        staff,
+    )
+    assert resp.status_code == 200
+    assert [i["status"] for i in resp.json()] == [200, 404]
+    assert resp.json()[0]["retests"] == 3
+    assert Retest.objects.count() == 3 and len(events["screening.pool_positive"]) == 1
+    # sampler may not enter results
+    resp = post(client, f"/api/v1/rounds/{rid}/tube-results", {"items": []}, sampler)
+    assert resp.status_code == 404
+
+    retests = client.get(f"/api/v1/rounds/{rid}/retests", **bearer(staff)).json()
+    assert retests["count"] == 3 and all(r["home_control"] for r in retests["items"])
+    missed = client.get(f"/api/v1/rounds/{rid}/missed", **bearer(staff)).json()
+    assert {m["id"] for m in missed["items"]} == {b1[3].pk, *[r.pk for r in residents["b2"]]}
+    b2_id = residents["b2"][0].household.building_id
+    only_b2 = client.get(f"/api/v1/rounds/{rid}/missed?building={b2_id}", **bearer(staff)).json()
+    assert only_b2["count"] == 3
+    stats = client.get(f"/api/v1/rounds/{rid}/stats", **bearer(staff)).json()
+    assert stats["total"]["sampled"] == 3 and stats["total"]["missed"] == 4 and stats["total"]["positive_tubes"] == 1
+
+
+def test_leader_missed_list_is_their_building_only(client, api_round, make_user, building, building2, residents):
+    leader = make_user(Role.BUILDING_LEADER, building)
+    rid = api_round["id"]
+    missed = client.get(f"/api/v1/rounds/{rid}/missed", **bearer(leader)).json()
+    assert missed["count"] == 4
+    assert client.get(f"/api/v1/rounds/{rid}/missed?building={building2.pk}", **bearer(leader)).status_code == 404
+
+
+def test_plan_endpoint(client, api_round, staff, residents):
+    from jiayuan.screening import services
+    from jiayuan.screening.models import Round
+
+    services.plan_generate(actor=staff, round_=Round.objects.get(pk=api_round["id"]))
+    data = client.get(f"/api/v1/rounds/{api_round['id']}/plan", **bearer(staff)).json()
+    assert len(data["buildings"]) == 2
+    assert all("南门采样点采样, 请带好核酸码" in b["message"] for b in data["buildings"])
+
+
+def test_antigen_report_replaces_same_day_and_is_idempotent(client, frozen, make_user, building, residents, events):
+    leader = make_user(Role.BUILDING_LEADER, building)
+    r = residents["b1"][0]
+    body = {"resident": r.pk, "date": frozen.isoformat(), "result": "negative", "idempotency_key": "a1"}
+    first = post(client, "/api/v1/antigen-reports", body, leader)
+    assert first.status_code == 201 and first.json()["created"] is True
+    again = post(client, "/api/v1/antigen-reports", body, leader)
+    assert again.status_code == 201 and again.json() == first.json()
+    replaced = post(client, "/api/v1/antigen-reports", {**body, "result": "positive", "idempotency_key": "a2"}, leader)
+    assert replaced.status_code == 200 and replaced.json()["created"] is False
+    assert AntigenReport.objects.get(resident=r).result == "positive"
+    assert AntigenReport.objects.count() == 1
+    assert [e["source"] for e in events["screening.positive"]] == ["antigen"]
+    other = post(
+        client, "/api/v1/antigen-reports", {**body, "resident": residents["b2"][0].pk, "idempotency_key": ""}, leader
+    )
+    assert other.status_code == 404
+
+
+def test_resident_api_exposes_sampling_code_to_samplers_only(client, sampler, make_user, building, residents):
+    r = residents["b1"][0]
+    got = client.get(f"/api/v1/residents/{r.pk}", **bearer(sampler)).json()
+    assert got["sampling_code"] == code(r)
+    listed = client.get("/api/v1/residents", **bearer(sampler)).json()
+    assert all(item["sampling_code"] for item in listed["items"])
+    volunteer = make_user(Role.VOLUNTEER, building)
+    got = client.get(f"/api/v1/residents/{r.pk}", **bearer(volunteer)).json()
+    assert got["sampling_code"] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_scans_never_overfill_a_tube(frozen, neighbourhood, household, make_resident, make_user):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs two real PostgreSQL connections")
+    from jiayuan.screening import services
+
+    staff = make_user(Role.COMMITTEE_STAFF, neighbourhood)
+    round_ = services.round_create(actor=staff, neighbourhood=neighbourhood, date=frozen, pool_size=5)
+    people = [make_resident(household, name=f"并发{i}") for i in range(12)]
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def worker(chunk):
+        barrier.wait()
+        try:
+            for r in chunk:
+                try:
+                    services.sample_scan(actor=staff, round_=round_, tube_barcode="C1", resident_code=code(r))
+                    results.append("ok")
+                except services.ScanRejected as exc:
+                    results.append(exc.code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(people[i::2],)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    tube = Tube.objects.get(round=round_, barcode="C1")
+    assert tube.fill_count == 5 == Sample.objects.filter(tube=tube).count()
+    assert results.count("ok") == 5 and results.count("tube_closed") + results.count("tube_full") == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_same_resident_in_two_tubes_is_stored_once(
+    frozen, neighbourhood, household, make_resident, make_user
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs two real PostgreSQL connections")
+    from jiayuan.screening import services
+
+    staff = make_user(Role.COMMITTEE_STAFF, neighbourhood)
+    round_ = services.round_create(actor=staff, neighbourhood=neighbourhood, date=frozen, pool_size=10)
+    r = make_resident(household, name="同一人")
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def worker(barcode):
+        barrier.wait()
+        try:
+            services.sample_scan(actor=staff, round_=round_, tube_barcode=barcode, resident_code=code(r))
+            results.append("ok")
+        except services.ScanRejected as exc:
+            results.append(exc.code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(b,)) for b in ("X1", "X2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["duplicate", "ok"]
+    assert Sample.objects.filter(resident=r).count() == 1
+    assert sum(Tube.objects.filter(round=round_).values_list("fill_count", flat=True)) == 1
