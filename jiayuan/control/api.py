@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Literal
 
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -22,6 +23,18 @@ from jiayuan.core.scoping import can, get_scoped_or_404
 from jiayuan.people.models import Resident
 
 router = Router(tags=["control"])
+
+MAX_ID = 2**63 - 1
+Id = Field(None, ge=1, le=MAX_ID)
+
+
+class Pagination(LimitOffsetPagination):
+    """ninja's limit/offset with bounds: an offset near 2**63 reached SQLite as a LIMIT it cannot
+    hold (a 500)."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=1000)
+        offset: int = Field(0, ge=0, le=10**9)
 
 
 class OverrideOut(Schema):
@@ -62,10 +75,15 @@ def _zone_item(kind: str, row: dict) -> dict:
     }
 
 
+class ZoneFilters(Schema):
+    neighbourhood: int | None = Id
+    compound: int | None = Id
+
+
 @router.get("/zones", response=list[ZoneOut], summary="各楼栋、小区的分区等级(封控/管控/防范)")
-@paginate(LimitOffsetPagination)
-def zones_list(request, neighbourhood: int | None = None, compound: int | None = None):
-    data = selectors.zone_list(user=request.auth, neighbourhood_id=neighbourhood, compound_id=compound)
+@paginate(Pagination)
+def zones_list(request, filters: Query[ZoneFilters]):
+    data = selectors.zone_list(user=request.auth, neighbourhood_id=filters.neighbourhood, compound_id=filters.compound)
     items = []
     for c in data["compounds"]:
         items.append(_zone_item("compound", c))
@@ -74,7 +92,7 @@ def zones_list(request, neighbourhood: int | None = None, compound: int | None =
 
 
 class CaseIn(Schema):
-    resident: int
+    resident: int = Field(..., ge=1, le=MAX_ID)
     detected_on: dt.date
     source: CaseSource
     type: CaseType = CaseType.ASYMPTOMATIC
@@ -118,6 +136,22 @@ def cases_create(request, payload: CaseIn):
     return Status(201, case)
 
 
+class CaseVoidIn(Schema):
+    reason: str = Field(..., max_length=200)
+    release_contacts: bool = False
+
+
+@router.post("/cases/{case_id}/void", response=CaseOut, summary="作废误登记的病例(需原因, 记入审计, 重新计算分区)")
+def cases_void(request, case_id: int, payload: CaseVoidIn):
+    user = request.auth
+    if not can(user, Action.MANAGE_CASES):
+        raise HttpError(403, "没有权限")
+    if not 0 < case_id <= MAX_ID:
+        raise Http404
+    case = selectors.case_get(user=user, case_id=case_id, action=Action.MANAGE_CASES)
+    return services.case_void(actor=user, case=case, reason=payload.reason, release_contacts=payload.release_contacts)
+
+
 class QuarantineOut(Schema):
     id: int
     resident: int | None
@@ -157,18 +191,18 @@ class QuarantineOut(Schema):
 
 class QuarantineFilters(Schema):
     status: QuarantineStatus | None = None
-    building: int | None = None
+    building: int | None = Id
 
 
 @router.get("/quarantines", response=list[QuarantineOut], summary="隔离与健康监测名单")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def quarantines_list(request, filters: Query[QuarantineFilters]):
     return selectors.quarantine_list(user=request.auth, status=filters.status or "", building_id=filters.building)
 
 
 class HealthCheckIn(Schema):
-    resident: int | None = None
-    quarantine: int | None = None
+    resident: int | None = Id
+    quarantine: int | None = Id
     date: dt.date
     slot: Slot
     temperature: Decimal = Field(..., ge=34, le=43, decimal_places=1)
@@ -209,18 +243,15 @@ def health_checks_create(request, payload: HealthCheckIn):
         )
 
     def run():
-        check, created = services.health_check_record(
-            actor=user,
-            quarantine=quarantine,
-            resident=resident,
-            on=payload.date,
-            slot=payload.slot,
-            temperature=payload.temperature,
-            symptoms=list(payload.symptoms),
-            symptom_note=payload.symptom_note,
-            door_sensor=payload.door_sensor,
-            source=CheckSource.STAFF,
-        )
+        try:
+            check, created = _record(quarantine, resident)
+        except ValidationError as exc:
+            # The service names the day ``on``; this endpoint's field is ``date``.
+            if hasattr(exc, "error_dict") and "on" in exc.error_dict:
+                errors = exc.message_dict
+                errors["date"] = errors.pop("on")
+                raise ValidationError(errors) from exc
+            raise
         body = {
             "id": check.pk,
             "quarantine": check.quarantine_id,
@@ -232,5 +263,19 @@ def health_checks_create(request, payload: HealthCheckIn):
             "created": created,
         }
         return (201 if created else 200), body
+
+    def _record(quarantine, resident):
+        return services.health_check_record(
+            actor=user,
+            quarantine=quarantine,
+            resident=resident,
+            on=payload.date,
+            slot=payload.slot,
+            temperature=payload.temperature,
+            symptoms=list(payload.symptoms),
+            symptom_note=payload.symptom_note,
+            door_sensor=payload.door_sensor,
+            source=CheckSource.STAFF,
+        )
 
     return Status(*run_idempotent(scope=f"control.health_check:{user.pk}", key=payload.idempotency_key, fn=run))

@@ -34,6 +34,7 @@ class CaseStatus(models.TextChoices):
     MAKESHIFT_HOSPITAL = "makeshift_hospital", _("已转运至方舱")
     RECOVERED = "recovered", _("已治愈")
     RELEASED = "released", _("已解除管理")
+    VOIDED = "voided", _("误登记已作废")
 
 
 # Allowed status changes; anything else is refused with a Chinese message.
@@ -43,8 +44,12 @@ CASE_TRANSITIONS: dict[str, frozenset[str]] = {
     CaseStatus.MAKESHIFT_HOSPITAL: frozenset({CaseStatus.HOSPITAL, CaseStatus.RECOVERED}),
     CaseStatus.RECOVERED: frozenset({CaseStatus.RELEASED}),
     CaseStatus.RELEASED: frozenset(),
+    # A voided case (entered by mistake) is final; voiding is ``case_void``, not a transition.
+    CaseStatus.VOIDED: frozenset(),
 }
 OPEN_CASE_STATUSES = (CaseStatus.AT_HOME, CaseStatus.HOSPITAL, CaseStatus.MAKESHIFT_HOSPITAL, CaseStatus.RECOVERED)
+# Statuses after which a new case may be opened for the same resident.
+CLOSED_CASE_STATUSES = (CaseStatus.RELEASED, CaseStatus.VOIDED)
 
 
 class ContactKind(models.TextChoices):

@@ -87,6 +87,11 @@ class TransitionForm(forms.Form):
     note = forms.CharField(label=_("说明"), required=False, max_length=200)
 
 
+class VoidForm(forms.Form):
+    reason = forms.CharField(label=_("作废原因"), max_length=200, help_text=_("如: 登记错人、抗原误报经核酸复核阴性"))
+    release_contacts = forms.BooleanField(label=_("同时提前解除其密接、次密接的隔离"), required=False)
+
+
 class ContactForm(ResidentLookupMixin, forms.Form):
     resident_action = Action.MANAGE_CASES
     resident_required = False

@@ -165,7 +165,7 @@ class Case(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["resident"],
-                condition=~Q(status="released"),
+                condition=~Q(status__in=["released", "voided"]),
                 name="control_case_one_open_per_resident",
                 violation_error_message=_("该居民已有未解除的病例"),
             )
@@ -184,7 +184,11 @@ class Case(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status != CaseStatus.RELEASED
+        return self.status not in (CaseStatus.RELEASED, CaseStatus.VOIDED)
+
+    @property
+    def is_voided(self) -> bool:
+        return self.status == CaseStatus.VOIDED
 
 
 class CaseEvent(models.Model):
@@ -441,8 +445,13 @@ class HealthCheck(models.Model):
         return f"{self.on} {self.get_slot_display()} {self.temperature}"
 
     def audit_repr(self) -> str:
-        name = self.resident.name if self.resident_id else (self.quarantine.person_name if self.quarantine_id else "")
-        return f"#{self.pk} {mask_name(name)} {self.on} {self.slot}"
+        return f"#{self.pk} {mask_name(self.person_name)} {self.on} {self.slot}"
+
+    @property
+    def person_name(self) -> str:
+        if self.resident_id:
+            return self.resident.name
+        return self.quarantine.person_name if self.quarantine_id else ""
 
     @property
     def symptom_labels(self) -> list[str]:
@@ -510,12 +519,15 @@ class ZoneStatus(models.Model):
     is active, takes precedence at read time (``selectors.zone_levels``).
     """
 
-    neighbourhood = models.ForeignKey(Neighbourhood, on_delete=models.CASCADE, related_name="+")
+    # Derived data, rewritten in bulk by the engine (10^5 rows on a city's first run) and always
+    # recomputable from the cases: no database-level FK checks (the deferred checks at COMMIT were
+    # a third of the full recompute); the ORM still cascades when a place is deleted.
+    neighbourhood = models.ForeignKey(Neighbourhood, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     building = models.OneToOneField(
-        Building, on_delete=models.CASCADE, related_name="zone_status", null=True, blank=True
+        Building, on_delete=models.CASCADE, related_name="zone_status", null=True, blank=True, db_constraint=False
     )
     compound = models.OneToOneField(
-        Compound, on_delete=models.CASCADE, related_name="zone_status", null=True, blank=True
+        Compound, on_delete=models.CASCADE, related_name="zone_status", null=True, blank=True, db_constraint=False
     )
     level = models.CharField(_("分区等级"), max_length=16, choices=ZoneLevel.choices, default=ZoneLevel.PRECAUTION)
     since = models.DateField(_("起始日期"), null=True, blank=True)

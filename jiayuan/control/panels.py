@@ -10,6 +10,8 @@ from jiayuan.control.models import HealthCheck
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can
 
+HOME_LIMIT = 10
+
 
 def household_health_panel(request, household, link):
     """On the household's link page, only while someone of the household is under quarantine or
@@ -34,13 +36,30 @@ def household_health_panel(request, household, link):
 
 
 def home_alerts_panel(request):
-    """On the staff home page, for VIEW_CONTROL users: today's fever/symptom alerts and the
-    number of checks still missing."""
+    """On the staff home page, for VIEW_CONTROL users only (never street officers): today's
+    fever/symptom alerts, the quarantines due for release today (or overdue), and the number of
+    people whose checks are still missing. Nothing to show: no panel."""
     user = request.user
     if not can(user, Action.VIEW_CONTROL):
         return None
-    alerts = list(selectors.health_alerts(user=user)[:20])
-    missing = selectors.checks_due(user=user, missing_only=True)
-    if not alerts and not missing:
+    today = timezone.localdate()
+    alerts_qs = selectors.health_alerts(user=user, since=today)
+    alerts = list(alerts_qs[:HOME_LIMIT])
+    alerts_count = len(alerts) if len(alerts) < HOME_LIMIT else alerts_qs.count()
+    due_qs = selectors.quarantines_due(user=user, on=today).order_by("planned_end", "id")
+    due = list(due_qs[:HOME_LIMIT])
+    due_count = len(due) if len(due) < HOME_LIMIT else due_qs.count()
+    missing = selectors.checks_due(user=user, on=today, missing_only=True)
+    if not alerts and not due and not missing:
         return None
-    return ("control/panel_home.html", {"alerts": alerts, "missing_count": len(missing)})
+    return (
+        "control/panel_home.html",
+        {
+            "alerts": alerts,
+            "alerts_count": alerts_count,
+            "due": due,
+            "due_count": due_count,
+            "missing_count": len(missing),
+            "today": today,
+        },
+    )

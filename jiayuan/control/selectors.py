@@ -135,6 +135,21 @@ def zone_level_of(*, building: Building | None = None, compound: Compound | None
     return _Freshness().status(status)[0]
 
 
+def zone_computed_of(*, building: Building | None = None, compound: Compound | None = None) -> dict:
+    """The engine's level of one building or compound (no override), fresh today even before the
+    daily recompute: ``level``, ``since``, ``next_change_on``, ``last_positive_on``."""
+    lookup = {"building": building} if building is not None else {"compound": compound}
+    status = ZoneStatus.objects.filter(**lookup).first()
+    level, next_change_on, since = _Freshness().status(status)
+    return {
+        "level": level,
+        "level_label": ZoneLevel(level).label,
+        "since": since,
+        "next_change_on": next_change_on,
+        "last_positive_on": status.last_positive_on if status else None,
+    }
+
+
 def zone_rules(neighbourhood_id: int) -> Rules:
     row = ZoneSettings.objects.filter(neighbourhood_id=neighbourhood_id).first()
     if row is None:
@@ -312,13 +327,21 @@ def health_alerts(*, user, since: dt.date | None = None) -> QuerySet[HealthCheck
     since = since or timezone.localdate()
     return (
         restrict(
-            HealthCheck.objects.select_related("resident", "quarantine__contact", "building__compound"),
+            HealthCheck.objects.select_related(
+                "resident__household", "quarantine__resident", "quarantine__contact__resident", "building__compound"
+            ),
             user,
             Action.VIEW_CONTROL,
         )
         .filter(alert=True, on__gte=since)
         .order_by("-on", "-at")
     )
+
+
+def quarantines_due(*, user, on: dt.date | None = None) -> QuerySet[Quarantine]:
+    """Active quarantines whose planned end has come (due for release today, or overdue)."""
+    on = on or timezone.localdate()
+    return quarantine_list(user=user, status=QuarantineStatus.ACTIVE).filter(planned_end__lte=on)
 
 
 def health_check_list(*, user, quarantine_id: int | None = None) -> QuerySet[HealthCheck]:
@@ -347,11 +370,13 @@ def household_marks(household_ids: Iterable[int], today: dt.date | None = None) 
     marks: dict[int, dict] = {}
 
     def put(hid, mark, name):
-        entry = marks.setdefault(hid, {"mark": mark, "names": []})
+        entry = marks.setdefault(hid, {"mark": mark, "names": [], "people": {}})
         if _MARK_ORDER.index(mark) < _MARK_ORDER.index(entry["mark"]):
             entry["mark"] = mark
         if name and name not in entry["names"]:
             entry["names"].append(name)
+        if name and (name not in entry["people"] or _MARK_ORDER.index(mark) < _MARK_ORDER.index(entry["people"][name])):
+            entry["people"][name] = mark
 
     for hid, name in Case.objects.filter(
         household_id__in=ids, status__in=(CaseStatus.AT_HOME, CaseStatus.HOSPITAL, CaseStatus.MAKESHIFT_HOSPITAL)
@@ -370,9 +395,23 @@ def household_marks(household_ids: Iterable[int], today: dt.date | None = None) 
     return marks
 
 
-def isolation_map(*, user, neighbourhood_id: int | None = None, compound_id: int | None = None) -> dict:
+# Short per-person labels on the map when a household holds people of different marks
+# (the positive resident and their family in quarantine as close contacts).
+_MARK_SHORT = {
+    HouseholdMark.POSITIVE: _("阳"),
+    HouseholdMark.RETEST: _("待复核"),
+    HouseholdMark.CONTACT: _("密接"),
+    HouseholdMark.QUARANTINE: _("隔离"),
+    HouseholdMark.MONITORING: _("监测"),
+}
+
+
+def isolation_map(
+    *, user, neighbourhood_id: int | None = None, compound_id: int | None = None, focus: bool = False
+) -> dict:
     """Compounds ▸ buildings ▸ floors × rooms, each household cell with its mark; names only
-    in buildings where the user may VIEW_CONTROL."""
+    in buildings where the user may VIEW_CONTROL. With ``focus``, only the buildings that
+    matter today: a marked household, a level other than precaution, or an override."""
     zones = zone_list(user=user, neighbourhood_id=neighbourhood_id, compound_id=compound_id)
     bids = [b["obj"].pk for c in zones["compounds"] for b in c["buildings"]]
     households = list(
@@ -387,7 +426,11 @@ def isolation_map(*, user, neighbourhood_id: int | None = None, compound_id: int
         m = marks.get(h["id"])
         h["mark"] = m["mark"] if m else ""
         h["mark_label"] = HouseholdMark(m["mark"]).label if m else ""
-        h["names"] = m["names"] if m and h["building_id"] in named else []
+        h["names"] = (
+            [(n, _MARK_SHORT[pm] if pm != m["mark"] else "") for n, pm in m["people"].items()]
+            if m and h["building_id"] in named
+            else []
+        )
         by_building[h["building_id"]].append(h)
     for c in zones["compounds"]:
         for b in c["buildings"]:
@@ -405,6 +448,13 @@ def isolation_map(*, user, neighbourhood_id: int | None = None, compound_id: int
             b["width"] = max([len(v) for v in floors.values()] or [0])
             b["marked"] = sum(1 for h in by_building.get(b["obj"].pk, []) if h["mark"])
             b["show_names"] = b["obj"].pk in named
+            b["matters"] = bool(b["marked"] or b["level"] != ZoneLevel.PRECAUTION or b["override"])
+    zones["all_buildings"] = sum(len(c["buildings"]) for c in zones["compounds"])
+    if focus:
+        for c in zones["compounds"]:
+            c["buildings"] = [b for b in c["buildings"] if b["matters"]]
+        zones["compounds"] = [c for c in zones["compounds"] if c["buildings"]]
+    zones["focus"] = focus
     return zones
 
 
@@ -420,7 +470,8 @@ def summary(*, user, neighbourhood_id: int | None = None, by: str = "building") 
         return qs.filter(neighbourhood_id=neighbourhood_id) if neighbourhood_id else qs
 
     rows: dict = defaultdict(lambda: defaultdict(int))
-    for k, status, n in scoped(Case).values_list(key, "status").annotate(n=Count("id")).order_by():
+    cases = scoped(Case).exclude(status=CaseStatus.VOIDED)
+    for k, status, n in cases.values_list(key, "status").annotate(n=Count("id")).order_by():
         rows[k][f"case_{status}"] += n
         rows[k]["cases"] += n
     for k, kind, n in (
@@ -493,35 +544,70 @@ def summary(*, user, neighbourhood_id: int | None = None, by: str = "building") 
             )
             values.append(v)
             total[code] += v
-        out_rows.append({"label": label, "obj": obj, "level": level, "values": values})
+        matters = any(v for (code, _l), v in zip(columns, values, strict=True) if code != "zone_precaution")
+        out_rows.append({"label": label, "obj": obj, "level": level, "values": values, "matters": matters})
     return {
         "columns": columns,
+        "groups": _summary_groups(columns),
         "rows": out_rows,
         "total": [total[c] for c, _ in columns],
-        "total_pairs": [(label, total[c]) for c, label in columns],
+        "total_pairs": [(_TILE_LABELS.get(c, label), total[c]) for c, label in columns],
         "on": today,
         "by": by,
     }
 
 
+_GROUPS = [
+    ("case", _("病例")),
+    ("contact", _("密接(隔离中)")),
+    ("q_", _("隔离中(按当前方式)")),
+    ("returnees", _("返沪")),
+    ("zone_", _("楼栋分区")),
+    ("checks_", _("今日健康监测")),
+]
+
+
+# The total tiles stand alone (no group header above them): the longer label.
+_TILE_LABELS = {
+    f"contact_{ContactKind.CLOSE}": _("密接(隔离中)"),
+    f"contact_{ContactKind.SECONDARY}": _("次密接(隔离中)"),
+    "checks_done": _("今日已测"),
+    "checks_missing": _("今日未测"),
+}
+
+
+def _summary_groups(columns) -> list[tuple[str, int]]:
+    """Header groups over the columns: ``(label, span)`` in column order."""
+    groups: list[list] = []
+    for code, _label in columns:
+        label = next(g_label for prefix, g_label in _GROUPS if code.startswith(prefix))
+        if groups and groups[-1][0] == label:
+            groups[-1][1] += 1
+        else:
+            groups.append([label, 1])
+    return [(label, span) for label, span in groups]
+
+
 def _summary_columns() -> list[tuple[str, str]]:
     return [
         ("cases", _("病例合计")),
-        *((f"case_{s}", CaseStatus(s).label) for s in CaseStatus.values),
-        (f"contact_{ContactKind.CLOSE}", _("密接(隔离中)")),
-        (f"contact_{ContactKind.SECONDARY}", _("次密接(隔离中)")),
+        *((f"case_{s}", CaseStatus(s).label) for s in CaseStatus.values if s != CaseStatus.VOIDED),
+        (f"contact_{ContactKind.CLOSE}", _("密接")),
+        (f"contact_{ContactKind.SECONDARY}", _("次密接")),
         *((f"q_{k}", QuarantineKind(k).label) for k in QuarantineKind.values),
         ("returnees", _("返沪人员")),
         *((f"zone_{lvl}", label) for lvl, label in ZoneLevel.choices),
-        ("checks_done", _("今日已测")),
-        ("checks_missing", _("今日未测")),
+        ("checks_done", _("已测")),
+        ("checks_missing", _("未测")),
     ]
 
 
 def household_under_control(household) -> list[Quarantine]:
     """Active quarantines of a household's members (for the household-link panel)."""
     return list(
-        Quarantine.objects.filter(household=household, status=QuarantineStatus.ACTIVE)
+        Quarantine.objects.filter(
+            household=household, status=QuarantineStatus.ACTIVE, start_on__lte=timezone.localdate()
+        )
         .select_related("resident")
         .order_by("id")
     )

@@ -15,6 +15,7 @@ from django.utils import timezone
 from jiayuan.control import zones
 from jiayuan.control.choices import (
     CASE_TRANSITIONS,
+    CLOSED_CASE_STATUSES,
     OPEN_CASE_STATUSES,
     CaseSource,
     CaseStatus,
@@ -55,6 +56,7 @@ __all__ = [
     "FEVER",
     "case_record",
     "case_transition",
+    "case_void",
     "contact_add",
     "health_check_record",
     "on_pool_positive",
@@ -135,7 +137,9 @@ def case_record(
     if errors:
         raise ValidationError(errors)
 
-    existing = Case.objects.select_for_update().filter(resident=resident).exclude(status=CaseStatus.RELEASED).first()
+    existing = (
+        Case.objects.select_for_update().filter(resident=resident).exclude(status__in=CLOSED_CASE_STATUSES).first()
+    )
     if existing is not None:
         changed = {}
         if detected_on < existing.detected_on:
@@ -158,7 +162,7 @@ def case_record(
             case = _case_create(resident, place, household, detected_on, source, type, ref, notes)
     except IntegrityError:
         # A concurrent report for the same resident opened the case first: update that one.
-        if not Case.objects.filter(resident=resident).exclude(status=CaseStatus.RELEASED).exists():
+        if not Case.objects.filter(resident=resident).exclude(status__in=CLOSED_CASE_STATUSES).exists():
             raise
         return case_record(
             actor=actor, resident=resident, detected_on=detected_on, source=source, type=type, ref=ref, notes=notes
@@ -223,6 +227,58 @@ def case_transition(*, actor, case: Case, to_status: str, on: dt.date | None = N
         case=case, from_status=old, to_status=to_status, on=on, note=note[:200], actor=_user(actor)
     )
     audit_record(actor=actor, action="case.transition", obj=case, changes={"status": [old, to_status], "on": str(on)})
+    return case
+
+
+@transaction.atomic
+def case_void(*, actor, case: Case, reason: str, release_contacts: bool = False) -> Case:
+    """Void a case entered by mistake (wrong person, a false antigen report …): the case stays on
+    record as 「误登记已作废」 with the reason, stops counting for the zone engine, the map and the
+    summary, and the neighbourhood's zone levels are recomputed. With ``release_contacts`` the
+    contacts' quarantines started for this case are released early with the same reason (each
+    audited); otherwise they stay for the committee to decide one by one."""
+    case = Case.objects.select_for_update().select_related("resident").get(pk=case.pk)
+    reason = (reason or "").strip()
+    if case.status == CaseStatus.VOIDED:
+        raise ValidationError({"__all__": ["该病例已作废"]})
+    if not reason:
+        raise ValidationError({"reason": ["作废病例必须填写原因"]})
+    old = case.status
+    today = _today()
+    case.status = CaseStatus.VOIDED
+    case.status_on = max(today, case.status_on)
+    case.save(update_fields=["status", "status_on", "updated_at"])
+    CaseEvent.objects.create(
+        case=case,
+        from_status=old,
+        to_status=CaseStatus.VOIDED,
+        on=case.status_on,
+        note=reason[:200],
+        actor=_user(actor),
+    )
+    audit_record(
+        actor=actor, action="case.void", obj=case, changes={"status": [old, CaseStatus.VOIDED], "reason": reason}
+    )
+    if release_contacts:
+        # A contact of another case still counting (not voided) stays in quarantine.
+        still_contacts = set(
+            Contact.objects.filter(resident__isnull=False)
+            .exclude(case=case)
+            .exclude(case__status=CaseStatus.VOIDED)
+            .filter(resident__in=Contact.objects.filter(case=case).values("resident"))
+            .values_list("resident_id", flat=True)
+        )
+        for q in Quarantine.objects.select_for_update().filter(contact__case=case, status=QuarantineStatus.ACTIVE):
+            if q.resident_id and q.resident_id in still_contacts:
+                continue
+            _quarantine_end(
+                actor=actor,
+                quarantine=q,
+                status=QuarantineStatus.RELEASED,
+                reason=f"病例误登记已作废: {reason}",
+                early=True,
+            )
+    zones.zone_recompute(actor=actor, neighbourhood_ids=[case.neighbourhood_id])
     return case
 
 
@@ -679,6 +735,8 @@ def health_check_record(
             raise ValidationError({"resident": ["居民与隔离记录不符"]})
         if quarantine.status != QuarantineStatus.ACTIVE and on > (quarantine.ended_on or on):
             raise ValidationError({"quarantine": ["该隔离已结束"]})
+        if on < quarantine.start_on:
+            raise ValidationError({"on": [f"日期不能早于隔离开始日期({quarantine.start_on:%Y-%m-%d})"]})
         resident = resident or quarantine.resident
         lookup = {"quarantine": quarantine, "on": on, "slot": slot}
         nb, building = quarantine.neighbourhood_id, quarantine.building_id
@@ -860,6 +918,7 @@ def zone_override_end(*, actor, override: ZoneOverride) -> ZoneOverride:
     override.ended_at = timezone.now()
     override.save(update_fields=["ended_at"])
     audit_record(actor=actor, action="zone.override_end", obj=override)
+    zones.record_override_end(override, actor=actor, cause="人工调整撤销")
     building_ids = (
         [override.building_id]
         if override.building_id

@@ -22,6 +22,7 @@ from jiayuan.control.choices import (
     QuarantineStatus,
     Slot,
     ZoneLevel,
+    ZoneUnit,
 )
 from jiayuan.control.forms import (
     CaseForm,
@@ -36,22 +37,27 @@ from jiayuan.control.forms import (
     ReturneeForm,
     TransferForm,
     TransitionForm,
+    VoidForm,
     ZoneSettingsForm,
     apply_errors,
 )
-from jiayuan.control.models import ZoneOverride
+from jiayuan.control.models import Contact, Quarantine, ZoneOverride
 from jiayuan.control.policies import PRESETS
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
 from jiayuan.places.models import Building, Compound, Neighbourhood
 
+MAX_ID = 2**63 - 1
+
 
 def _int_or_none(value) -> int | None:
+    """A database id from a query or form value; anything else (text, huge numbers) is None."""
     try:
-        return int(value) if value not in (None, "") else None
+        n = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    return n if n is None or 0 < n <= MAX_ID else None
 
 
 def _require(user, action: str) -> None:
@@ -100,9 +106,12 @@ def isolation_map(request):
     _require(user, Action.VIEW_ZONES)
     neighbourhood, nbs = _pick_neighbourhood(request, Action.VIEW_ZONES)
     compound_id = _int_or_none(request.GET.get("compound"))
+    focus = request.GET.get("focus") == "1"
     data = None
     if neighbourhood is not None:
-        data = selectors.isolation_map(user=user, neighbourhood_id=neighbourhood.pk, compound_id=compound_id)
+        data = selectors.isolation_map(
+            user=user, neighbourhood_id=neighbourhood.pk, compound_id=compound_id, focus=focus
+        )
     return render(
         request,
         "control/map.html",
@@ -113,6 +122,7 @@ def isolation_map(request):
             "marks": HouseholdMark.choices,
             "levels": ZoneLevel.choices,
             "today": timezone.localdate(),
+            "focus": focus,
         },
     )
 
@@ -128,7 +138,14 @@ def summary(request):
     else:
         table = selectors.summary(user=user, by="neighbourhood")
     return render(
-        request, "control/summary.html", {"table": table, "neighbourhood": neighbourhood, "neighbourhoods": nbs}
+        request,
+        "control/summary.html",
+        {
+            "table": table,
+            "neighbourhood": neighbourhood,
+            "neighbourhoods": nbs,
+            "focus": request.GET.get("focus") == "1",
+        },
     )
 
 
@@ -187,7 +204,7 @@ def zone_detail(request, kind: str, pk: int):
     lookup = {"building_id": pk} if kind == "building" else {"compound_id": pk}
     history = selectors.zone_history(user=user, **lookup)
     level = selectors.zone_level_of(**{kind: target})
-    status = getattr(target, "zone_status", None) if hasattr(target, "zone_status") else None
+    status = selectors.zone_computed_of(**{kind: target})
     return render(
         request,
         "control/zone_detail.html",
@@ -271,6 +288,10 @@ def policy(request):
             "preset_form": preset_form,
             "presets": PRESETS.values(),
             "preset_code": zone_settings.preset if zone_settings else "",
+            "preset_label": PRESETS[zone_settings.preset].label
+            if zone_settings and zone_settings.preset in PRESETS
+            else "",
+            "unit_label": ZoneUnit(rules.unit).label,
         },
     )
 
@@ -382,10 +403,21 @@ def case_detail(request, case_id: int):
     transition_form = TransitionForm(initial={"on": today}, prefix="t")
     transition_form.fields["to_status"].choices = allowed
     contact_form = ContactForm(user=user, initial={"start_on": today}, prefix="c")
+    void_form = VoidForm(prefix="v")
     if request.method == "POST":
-        if not can_manage:
+        if not can_manage or case.is_voided:
             raise Http404
-        if "t-to_status" in request.POST:
+        if "v-reason" in request.POST:
+            void_form = VoidForm(request.POST, prefix="v")
+            if void_form.is_valid():
+                try:
+                    services.case_void(actor=user, case=case, **void_form.cleaned_data)
+                except ValidationError as exc:
+                    apply_errors(void_form, exc)
+                else:
+                    messages.success(request, _("病例已作废, 分区等级已重新计算。"))
+                    return redirect("control:case", case_id=case.pk)
+        elif "t-to_status" in request.POST:
             transition_form = TransitionForm(request.POST, prefix="t")
             transition_form.fields["to_status"].choices = allowed
             if transition_form.is_valid():
@@ -412,12 +444,39 @@ def case_detail(request, case_id: int):
         {
             "case": case,
             "events": case.events.select_related("actor").order_by("on", "id"),
-            "contacts": case.contacts.select_related("resident__household__building").prefetch_related("quarantines"),
-            "can_manage": can_manage,
+            # Only the contacts the user may see: a building leader sees the case of their building,
+            # not the names of contacts living in other buildings.
+            "contacts": _contacts_with_quarantines(case, user),
+            "hidden_contacts": case.contacts.count()
+            - restrict(Contact.objects.filter(case=case), user, Action.VIEW_CONTROL).count(),
+            "can_manage": can_manage and not case.is_voided,
             "transition_form": transition_form if allowed else None,
             "contact_form": contact_form,
+            "void_form": void_form,
         },
     )
+
+
+def _contacts_with_quarantines(case, user) -> list[Contact]:
+    """The case's contacts the user may see, each with ``shown_quarantines``: its own, or — for a
+    resident already in quarantine as another case's contact (one quarantine per reason) — that
+    active one, so the row never looks as if the contact were not quarantined."""
+    contacts = list(
+        restrict(
+            Contact.objects.filter(case=case).select_related("resident__household__building"),
+            user,
+            Action.VIEW_CONTROL,
+        ).prefetch_related("quarantines")
+    )
+    resident_ids = [c.resident_id for c in contacts if c.resident_id]
+    active = {
+        q.resident_id: q
+        for q in Quarantine.objects.filter(resident_id__in=resident_ids, status=QuarantineStatus.ACTIVE).order_by("id")
+    }
+    for c in contacts:
+        own = list(c.quarantines.all())
+        c.shown_quarantines = own or ([active[c.resident_id]] if c.resident_id in active else [])
+    return contacts
 
 
 # --- Quarantines -------------------------------------------------------------------------------
@@ -537,6 +596,8 @@ def quarantine_detail(request, quarantine_id: int):
             "test_plan": [(n, day, tests.get(day)) for n, day in q.test_dates()],
             "other_tests": [t for d, t in tests.items() if d not in {day for _n, day in q.test_dates()}],
             "checks": selectors.health_check_list(user=user, quarantine_id=q.pk)[:30],
+            # The case a contact's quarantine comes from, only when the user may see that case.
+            "case": selectors.case_list(user=user).filter(pk=q.contact.case_id).first() if q.contact_id else None,
         },
     )
 

@@ -17,6 +17,7 @@ status is a precaution zone that never changed. Overrides are applied at read ti
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from jiayuan.control.choices import ZoneLevel, ZoneUnit
+from jiayuan.control.choices import CaseStatus, ZoneLevel, ZoneUnit
 from jiayuan.control.models import Case, ZoneChange, ZoneOverride, ZoneSettings, ZoneStatus
 from jiayuan.core import extensions
 from jiayuan.core.audit import audit_record
@@ -107,7 +108,9 @@ def zone_recompute(*, actor, neighbourhood_ids=None, today: dt.date | None = Non
     max_window = max([DEFAULT_CONTROLLED_DAYS, *(r.controlled_days for r in rules.values())])
 
     # 1. One aggregate: the last positive per building within the widest window.
-    cases = Case.objects.filter(detected_on__gt=today - dt.timedelta(days=max_window), building__isnull=False)
+    cases = Case.objects.filter(detected_on__gt=today - dt.timedelta(days=max_window), building__isnull=False).exclude(
+        status=CaseStatus.VOIDED
+    )
     if nb_filter is not None:
         cases = cases.filter(neighbourhood_id__in=nb_filter)
     last_by_building: dict[int, dt.date] = {}
@@ -187,8 +190,9 @@ def zone_recompute(*, actor, neighbourhood_ids=None, today: dt.date | None = Non
             continue
         # No positive in the window any more: step down to precaution.
         comp = compute_level(row.last_positive_on, today, rules.get(row.neighbourhood_id, DEFAULT_RULES))
-        if comp.level != ZoneLevel.PRECAUTION:  # a case was deleted or moved: nothing left in the window
-            comp = Computed(ZoneLevel.PRECAUTION, today, None, row.last_positive_on)
+        if comp.level != ZoneLevel.PRECAUTION:
+            # The case it was sealed for was voided (or deleted, or moved): nothing counts any more.
+            comp = Computed(ZoneLevel.PRECAUTION, today, None, None)
         diff.apply(key[0], key[1], row.neighbourhood_id, comp, row, result)
     user = actor if getattr(actor, "is_authenticated", False) else None
     _write(diff, now=now, today=today, user_id=user.pk if user else None)
@@ -201,6 +205,7 @@ def zone_recompute(*, actor, neighbourhood_ids=None, today: dt.date | None = Non
     for ov in expired_list:
         ZoneOverride.objects.filter(pk=ov.pk).update(ended_at=now)
         audit_record(actor=actor, action="zone.override_expire", obj=ov, changes={"level": ov.level})
+        record_override_end(ov, actor=actor, cause="人工调整到期", today=today)
         if ov.building_id:
             result.building_ids.add(ov.building_id)
         else:
@@ -296,15 +301,27 @@ class _Diff:
 
 
 def _pg_array(values) -> str:
-    """A PostgreSQL array literal: one string parameter instead of 10^5 adapted elements."""
+    """A PostgreSQL array literal: one string parameter instead of 10^5 adapted elements.
+
+    Ids are formatted as they come; dates, levels and causes repeat (a few dozen distinct values
+    over 10^5 rows), so each is formatted once."""
+    memo: dict = {}
     out = []
+    append = out.append
     for v in values:
-        if v is None:
-            out.append("NULL")
-        elif isinstance(v, int | dt.date):
-            out.append(str(v))
-        else:
-            out.append('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"')
+        if type(v) is int:
+            append(str(v))
+            continue
+        text = memo.get(v)
+        if text is None:
+            if v is None:
+                text = "NULL"
+            elif isinstance(v, int | dt.date):
+                text = str(v)
+            else:
+                text = '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+            memo[v] = text
+        append(text)
     return "{" + ",".join(out) + "}"
 
 
@@ -379,10 +396,39 @@ def _write(diff: _Diff, *, now: dt.datetime, today: dt.date, user_id: int | None
     )
 
 
+def record_override_end(override: ZoneOverride, *, actor, cause: str, today: dt.date | None = None) -> None:
+    """History: when an override ends (withdrawn or expired) the place returns to the level in
+    force without it (the computed one, or a compound override still in force)."""
+    from jiayuan.control.selectors import zone_level_of
+
+    if override.building_id:
+        after = zone_level_of(building=override.building)
+    else:
+        after = zone_level_of(compound=override.compound)
+    if after == override.level:
+        return
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    ZoneChange.objects.create(
+        neighbourhood_id=override.neighbourhood_id,
+        building_id=override.building_id,
+        compound_id=override.compound_id,
+        from_level=override.level,
+        to_level=after,
+        on=today or timezone.localdate(),
+        cause=f"{cause}: {override.reason}"[:200],
+        actor=user,
+    )
+
+
 def _cause(comp: Computed) -> str:
-    if comp.last_positive_on is None:
+    return _cause_text(comp.last_positive_on)
+
+
+@functools.lru_cache(maxsize=512)
+def _cause_text(last_positive_on: dt.date | None) -> str:
+    if last_positive_on is None:
         return "无阳性病例"
-    return f"最近阳性检出于 {comp.last_positive_on:%Y-%m-%d}"
+    return f"最近阳性检出于 {last_positive_on.isoformat()}"
 
 
 def effective_filter_now():
