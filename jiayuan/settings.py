@@ -118,7 +118,7 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 # Daily jobs for `celery -A jiayuan beat` in shared deployments; the laptop runs the same
 # commands from cron (docs/operator-guide.md, "Daily jobs").
 CELERY_BEAT_SCHEDULE = {
-    "recompute-zones": {"task": "control.recompute_zones", "schedule": 24 * 3600.0},
+    "recompute-zones": {"task": "control.recompute_zones", "schedule": 3600.0},  # hourly: overrides expire mid-day
 }
 # How background jobs run without a broker: "thread" (laptop: a thread in the app process, so
 # the page can show progress) or "inline" (tests: in the calling thread).
