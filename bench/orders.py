@@ -15,7 +15,9 @@ orders with the household's link token (``POST /api/v1/group-buys/{id}/orders``)
 stock is gone. One request in ten is immediately retried with the same idempotency key (a
 phone on a bad network): it must be answered with the same order and stored once.
 
-Prints requests, orders/s, 409 (sold out) answers, and checks in the database that the
+Prints requests, orders/s, 409 (sold out) answers, latency p50/p95/p99, the server's CPU time
+per request (from /proc, so runs can be compared on a machine that is busy with other work),
+and checks in the database that the
 quantities ordered never exceed the stock (oversell = 0), that the item counters match the
 order lines, and that every idempotent retry was stored once. Deletes what it created unless
 ``--keep`` (audit events are append-only and stay). Never run by the test suite.
@@ -135,6 +137,34 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
             time.sleep(0.2)
     proc.terminate()
     raise SystemExit("granian did not start")
+
+
+def server_cpu_seconds(root_pid: int) -> float:
+    """User + system CPU of the server process and its workers (Linux /proc), so the cost per
+    order can be compared between runs even when other work shares the machine."""
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    except (OSError, ValueError):
+        return float("nan")
+    tree, total = {root_pid}, 0
+    changed = True
+    while changed:
+        changed = False
+        for pid, (ppid, _cpu) in stats.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                changed = True
+    for pid in tree:
+        total += stats.get(pid, (0, 0))[1]
+    return total / tick
 
 
 def drive(port: int, gb_id: int, items: list[int], tokens: list[str]) -> dict:
@@ -261,7 +291,9 @@ def main() -> None:
     port = free_port()
     server = start_server(port, args.workers)
     try:
+        cpu0 = server_cpu_seconds(server.pid)
         results = drive(port, gb.pk, items, tokens)
+        results["server_cpu"] = server_cpu_seconds(server.pid) - cpu0
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -272,8 +304,10 @@ def main() -> None:
     print(f"requests: {requests} in {results['elapsed']:.2f}s ({requests / results['elapsed']:.0f} req/s)")
     print(f"orders accepted: {results['201']} → {results['201'] / results['elapsed']:.0f} orders/s")
     print(f"sold out (409): {results['409']}, other errors: {results['other']}")
+    print(f"server CPU: {results['server_cpu'] * 1000 / max(requests, 1):.1f} ms per request")
     if lat:
-        print(f"latency p50 {lat[len(lat) // 2] * 1000:.0f} ms, p95 {lat[int(len(lat) * 0.95)] * 1000:.0f} ms")
+        p50, p95, p99 = (lat[min(len(lat) - 1, int(len(lat) * q))] * 1000 for q in (0.5, 0.95, 0.99))
+        print(f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms")
     print(f"idempotent retries: {results['retries']}, answered differently: {results['retry_mismatch']}")
     for key, value in report.items():
         print(f"{key}: {value}")

@@ -53,11 +53,11 @@ def panel(request, household, link):
     from django.utils import timezone
 
     open_count = GroupBuy.objects.filter(compound_id=household.building.compound_id, status=S.OPEN).count()
-    voting = [
-        g
-        for g in selectors.bidding_groups(compound_id=household.building.compound_id)
+    voting = (
+        selectors.bidding_groups(compound_id=household.building.compound_id)
         if services.settings_for(household.neighbourhood_id).selection_mode == SelectionMode.VOTE
-    ]
+        else []
+    )
     windows = AppointmentWindow.objects.filter(
         neighbourhood_id=household.neighbourhood_id, ends_at__gt=timezone.now()
     ).count()

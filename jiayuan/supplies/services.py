@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from jiayuan.control.selectors import zone_levels
@@ -65,6 +65,20 @@ SEALED = "sealed"
 S = GroupBuyStatus
 # States in which a group buy counts against the per-category daily limit.
 LIVE_STATES = (S.OPEN, S.CLOSED, S.ARRIVED, S.DISINFECTED, S.SORTED, S.DELIVERED)
+
+
+# Bounds on numbers from outside, so a huge id or quantity is a field error, not a database
+# overflow (SQLite refuses ints over 2**63; PostgreSQL's integer columns stop at 2**31).
+MAX_ID = 2**53
+MAX_QUANTITY = 10_000
+
+
+def clean_idempotency_key(key: str | None, *, field: str = "idempotency_key") -> str:
+    """A client's idempotency key: printable text up to 200 characters (PostgreSQL refuses NUL)."""
+    key = (key or "").strip()
+    if len(key) > 200 or any(not ch.isprintable() for ch in key):
+        raise ValidationError({field: ["幂等键只能是200个字符以内的可打印字符"]})
+    return key
 
 
 class SoldOutError(ValidationError):
@@ -201,6 +215,13 @@ def leader_apply(
             errors[f"{kind}_file"] = [f"请上传{DocumentKind(kind).label}"]
     if errors:
         raise ValidationError(errors)
+    # One live application per household: a resubmitted form (or a second tap) does not pile
+    # up applications for the committee to review. The household row is the lock.
+    Household.objects.select_for_update().filter(pk=household.pk).first()
+    if GroupBuyLeader.objects.filter(
+        household=household, status__in=[LeaderStatus.PENDING, LeaderStatus.APPROVED]
+    ).exists():
+        raise ValidationError("本户已有待审核或已通过的团长申请,不能重复申请")
     leader = GroupBuyLeader.objects.create(
         neighbourhood_id=household.neighbourhood_id,
         household=household,
@@ -409,7 +430,14 @@ def group_buy_propose(
 
 
 def _locked(gb: GroupBuy) -> GroupBuy:
-    return GroupBuy.objects.select_for_update().get(pk=gb.pk)
+    """The group buy row, locked for a status change.
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: an order's foreign key to the group buy is
+    checked at its commit with ``FOR KEY SHARE`` on this row (Django's foreign keys are
+    deferred), while the order holds its item rows. A close or cancel holding this row
+    ``FOR UPDATE`` and waiting for those items would deadlock with it.
+    """
+    return GroupBuy.objects.select_for_update(no_key=True).get(pk=gb.pk)
 
 
 def _transition(gb: GroupBuy, *, allowed: Iterable[str], message: str) -> None:
@@ -751,8 +779,14 @@ def _clean_quantities(quantities: dict[Any, Any]) -> dict[int, int]:
         except (TypeError, ValueError):
             errors.append("数量应为整数")
             continue
+        if not 0 < item_id <= MAX_ID:
+            errors.append("商品不属于该团购")
+            continue
         if qty < 0:
             errors.append("数量不能为负")
+            continue
+        if qty > MAX_QUANTITY:
+            errors.append(f"每项数量不能超过{MAX_QUANTITY}")
             continue
         if qty:
             clean[item_id] = clean.get(item_id, 0) + qty
@@ -781,9 +815,15 @@ def order_place(
     No oversell: the ordered item rows are locked (in id order, so two orders cannot deadlock)
     before the remaining quantity and the household's limit are checked; the check constraint
     on ``GroupBuyItem`` backs it up.
+
+    This is the hot path of a popular group buy (every order locks the same item rows), so it
+    is written to few statements: no look-up of the key before writing (the unique constraint
+    on ``(group_buy, household, idempotency_key)`` catches a retry, and only then is the first
+    order fetched), one ``UPDATE`` for all the counters, and the item locks taken last so they
+    are held for the check and the counter update only.
     """
     clean = _clean_quantities(quantities)
-    key = (idempotency_key or "")[:200]
+    key = clean_idempotency_key(idempotency_key)
     if delivery_mode not in DeliveryMode.values:
         raise ValidationError({"delivery_mode": ["不是可选值之一"]})
     if household.building.compound_id != group_buy.compound_id:
@@ -792,99 +832,149 @@ def order_place(
         level = zone_levels(building_ids=[household.building_id]).get(household.building_id)
         if level == SEALED:
             raise ValidationError({"delivery_mode": ["封控楼栋不能自提,只能送货上门"]})
-    with transaction.atomic():
+    try:
+        # A savepoint when called inside a transaction (the API's idempotency record), so a
+        # refused order leaves the caller's transaction usable for the look-up below.
+        with transaction.atomic():
+            return _order_write(
+                actor=actor,
+                group_buy=group_buy,
+                household=household,
+                clean=clean,
+                delivery_mode=delivery_mode,
+                is_proxy=is_proxy,
+                proxy_for=proxy_for,
+                key=key,
+                note=note,
+            )
+    except (IntegrityError, ValidationError):
+        # A retry (or a concurrent retry that committed first) answers with the first order,
+        # even if the group buy has closed or sold out since.
         if key:
-            existing = Order.objects.filter(group_buy=group_buy, household=household, idempotency_key=key).first()
+            existing = (
+                Order.objects.filter(group_buy=group_buy, household=household, idempotency_key=key)
+                .prefetch_related("lines__item")
+                .first()
+            )
             if existing is not None:
                 return existing, False
-        items = list(GroupBuyItem.objects.filter(group_buy=group_buy, pk__in=list(clean)).order_by("id"))
-        unknown = set(clean) - {i.pk for i in items}
-        if unknown:
-            raise ValidationError({"items": ["商品不属于该团购"]})
-        if GroupBuy.objects.filter(pk=group_buy.pk).values_list("status", flat=True).first() != S.OPEN:
-            gb = GroupBuy.objects.get(pk=group_buy.pk)
-            raise ValidationError(f"该团购{gb.get_status_display()},不能下单")
-        # Write the order first and take the item locks last, so they are held only for the
-        # check and the counter update (the hot rows of a popular group buy).
-        try:
-            with transaction.atomic():
-                order = Order.objects.create(
-                    neighbourhood_id=group_buy.neighbourhood_id,
-                    group_buy=group_buy,
-                    household=household,
-                    building_id=household.building_id,
-                    delivery_mode=delivery_mode,
-                    is_proxy=is_proxy,
-                    placed_by=_user(actor) if is_proxy else None,
-                    proxy_for=proxy_for,
-                    total_amount=sum((i.unit_price * clean[i.pk] for i in items), Decimal("0")),
-                    idempotency_key=key,
-                    note=(note or "")[:200],
-                )
-        except IntegrityError:
-            # A concurrent retry with the same key committed first: its order is ours.
-            existing = Order.objects.filter(group_buy=group_buy, household=household, idempotency_key=key).first()
-            if key and existing is not None:
-                return existing, False
-            raise
-        lines = OrderLine.objects.bulk_create(
-            [
-                OrderLine(
-                    neighbourhood_id=group_buy.neighbourhood_id,
-                    order=order,
-                    item=item,
-                    quantity=clean[item.pk],
-                    unit_price=item.unit_price,
-                )
-                for item in items
-            ]
-        )
-        audit_record(
-            actor=actor,
-            action="supplies.order_proxy" if is_proxy else "supplies.order_place",
-            obj=order,
-            changes={
-                "group_buy": group_buy.pk,
-                "items": {str(k): v for k, v in clean.items()},
-                "proxy_for": proxy_for.pk if proxy_for else None,
-            },
-        )
-        # The guard: lock the item rows in id order (two orders cannot deadlock), then check.
-        locked = list(
-            GroupBuyItem.objects.select_for_update()
-            .filter(pk__in=[i.pk for i in items])
-            .order_by("id")
-            .only("id", "name", "unit", "ordered_quantity", "total_quantity", "per_household_limit")
-        )
-        # Read after the locks: a close or cancel (which lock the items too) that committed
-        # meanwhile is seen here.
-        status = GroupBuy.objects.filter(pk=group_buy.pk).values_list("status", flat=True).first()
-        if status != S.OPEN:
-            raise ValidationError(f"该团购{GroupBuyStatus(status).label},不能下单")
-        limited = [i.pk for i in locked if i.per_household_limit is not None]
-        had = {}
-        if limited:
-            had = dict(
-                OrderLine.objects.filter(order__household=household, order__status=OrderStatus.ACTIVE, item__in=limited)
-                .exclude(order=order)
-                .values_list("item_id")
-                .annotate(n=Sum("quantity"))
-                .order_by()
+        raise
+
+
+def _order_write(
+    *,
+    actor,
+    group_buy: GroupBuy,
+    household: Household,
+    clean: dict[int, int],
+    delivery_mode: str,
+    is_proxy: bool,
+    proxy_for: Resident | None,
+    key: str,
+    note: str,
+) -> tuple[Order, bool]:
+    items = list(
+        GroupBuyItem.objects.filter(group_buy_id=group_buy.pk, pk__in=list(clean))
+        .order_by("id")
+        .only("id", "name", "unit", "unit_price", "per_household_limit", "total_quantity")
+    )
+    if len(items) != len(clean):
+        raise ValidationError({"items": ["商品不属于该团购"]})
+    over = [
+        f"{i.name}每户限购{i.per_household_limit}{i.unit}"
+        for i in items
+        if i.per_household_limit is not None and clean[i.pk] > i.per_household_limit
+    ]
+    if over:
+        raise ValidationError({"items": over})
+    order = Order.objects.create(
+        neighbourhood_id=group_buy.neighbourhood_id,
+        group_buy_id=group_buy.pk,
+        household=household,
+        building_id=household.building_id,
+        delivery_mode=delivery_mode,
+        is_proxy=is_proxy,
+        placed_by=_user(actor) if is_proxy else None,
+        proxy_for=proxy_for,
+        total_amount=sum((i.unit_price * clean[i.pk] for i in items), Decimal("0")),
+        idempotency_key=key,
+        note=(note or "")[:200],
+    )
+    lines = OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                neighbourhood_id=group_buy.neighbourhood_id,
+                order=order,
+                item=item,
+                quantity=clean[item.pk],
+                unit_price=item.unit_price,
             )
-        limit_errors, sold_out = [], []
-        for item in locked:
-            qty = clean[item.pk]
-            if item.per_household_limit is not None and had.get(item.pk, 0) + qty > item.per_household_limit:
-                limit_errors.append(f"{item.name}每户限购{item.per_household_limit}{item.unit}")
-            if item.total_quantity is not None and item.ordered_quantity + qty > item.total_quantity:
-                sold_out.append(f"{item.name}只剩{max(item.remaining or 0, 0)}{item.unit}")
-        if limit_errors:
-            raise ValidationError({"items": limit_errors})
-        if sold_out:
-            raise SoldOutError({"items": sold_out})
-        for item in locked:
-            GroupBuyItem.objects.filter(pk=item.pk).update(ordered_quantity=F("ordered_quantity") + clean[item.pk])
-        order._prefetched_objects_cache = {"lines": lines}
+            for item in items
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="supplies.order_proxy" if is_proxy else "supplies.order_place",
+        obj=order,
+        changes={
+            "group_buy": group_buy.pk,
+            "items": {str(k): v for k, v in clean.items()},
+            "proxy_for": proxy_for.pk if proxy_for else None,
+        },
+    )
+    # The guard, last so the hot rows are locked as briefly as possible: one conditional UPDATE
+    # per item, in id order (two orders cannot deadlock). Each locks its row, re-reads the
+    # latest counter and adds the quantity only if it still fits; the check constraint on
+    # GroupBuyItem backs it up.
+    for item in items:
+        qty = clean[item.pk]
+        fits = GroupBuyItem.objects.filter(pk=item.pk).filter(
+            Q(total_quantity__isnull=True) | Q(ordered_quantity__lte=F("total_quantity") - qty)
+        )
+        if not fits.update(ordered_quantity=F("ordered_quantity") + qty):
+            left = dict(
+                GroupBuyItem.objects.filter(pk__in=list(clean)).values_list(
+                    "pk", F("total_quantity") - F("ordered_quantity")
+                )
+            )
+            raise SoldOutError(
+                {
+                    "items": [
+                        f"{i.name}只剩{max(left[i.pk], 0)}{i.unit}"
+                        for i in items
+                        if i.total_quantity is not None and left.get(i.pk) is not None and clean[i.pk] > left[i.pk]
+                    ]
+                    or [f"{item.name}已订完"]
+                }
+            )
+    # Read after the row locks, in its own statement (so its snapshot is taken after any wait):
+    # closing and cancelling lock the items too, so one that committed meanwhile is seen here,
+    # and one that comes later waits for this order. (Reading the status earlier under a
+    # shared lock on the group buy row would let a stream of orders starve the close.)
+    status = GroupBuy.objects.filter(pk=group_buy.pk).order_by().values_list("status", flat=True).get()
+    if status != S.OPEN:
+        raise ValidationError(f"该团购{GroupBuyStatus(status).label},不能下单")
+    # The household's limit counts its earlier orders; read after the row locks above, so a
+    # concurrent order of the same household that committed first is counted.
+    limited = [i for i in items if i.per_household_limit is not None]
+    if limited:
+        had = dict(
+            OrderLine.objects.filter(
+                order__household=household, order__status=OrderStatus.ACTIVE, item__in=[i.pk for i in limited]
+            )
+            .exclude(order=order)
+            .values_list("item_id")
+            .annotate(n=Sum("quantity"))
+            .order_by()
+        )
+        over = [
+            f"{i.name}每户限购{i.per_household_limit}{i.unit}"
+            for i in limited
+            if had.get(i.pk, 0) + clean[i.pk] > i.per_household_limit
+        ]
+        if over:
+            raise ValidationError({"items": over})
+    order._prefetched_objects_cache = {"lines": lines}
     return order, True
 
 

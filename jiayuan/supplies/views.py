@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -506,7 +507,10 @@ def building_deliver(request, group_buy_id: int, building_id: int):
         lambda: services.building_deliver(actor=request.user, group_buy=gb, building=building, bags=bags, note=note),
         _("%(building)s 已签收") % {"building": building.name},
     )
-    return redirect(request.POST.get("next") or f"{_sorting_url(gb)}?building={building.pk}")
+    nxt = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        nxt = f"{_sorting_url(gb)}?building={building.pk}"
+    return redirect(nxt)
 
 
 def _sorting_url(gb) -> str:
@@ -595,7 +599,7 @@ def handout_receive(request, round_id: int):
         lambda: services.handout_mark_received(actor=request.user, round=rnd, household=household, resident=resident),
         _("已登记领取:%(h)s") % {"h": f"{household.building.name} {household.label}"},
     )
-    building = request.POST.get("building_filter")
+    building = _int(request.POST.get("building_filter"))
     url = redirect("supplies:handout", round_id=rnd.pk).url
     return redirect(f"{url}?building={building}" if building else url)
 

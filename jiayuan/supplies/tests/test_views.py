@@ -246,7 +246,9 @@ def test_household_order_over_the_limit_shows_the_error(client, world, household
         reverse("supplies_household:order", args=[token, gb.pk]), {f"q_{veg}": "2", "delivery_mode": "door"}
     )
     assert r.status_code == 200
-    assert "限购" in r.content.decode() or "不能大于" in r.content.decode()
+    html = r.content.decode()
+    assert 'role="alert"' in html and "蔬菜包每户限购2份" in html  # the service's error, on the form
+    assert Order.objects.filter(household=household).count() == 1
 
 
 def test_household_home_panel_links_to_supplies(client, world, household, link_token):
