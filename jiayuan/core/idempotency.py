@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from jiayuan.core.models import IdempotencyRecord
@@ -12,6 +13,7 @@ from jiayuan.core.models import IdempotencyRecord
 __all__ = ["MAX_KEY_LENGTH", "run_idempotent"]
 
 MAX_KEY_LENGTH = 200
+MSG_BAD_KEY = "幂等键只能是200个字符以内的可打印字符"
 
 
 def _stored(scope: str, key: str) -> tuple[int, Any] | None:
@@ -31,7 +33,9 @@ def run_idempotent(*, scope: str, key: str, fn: Callable[[], tuple[int, Any]]) -
     """
     if not key:
         return fn()
-    key = key[:MAX_KEY_LENGTH]
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        # A NUL byte would make PostgreSQL fail with a 500; a cut key could collide with another.
+        raise ValidationError({"idempotency_key": [MSG_BAD_KEY]})
     scope = scope[:200]
     stored = _stored(scope, key)
     if stored is not None:

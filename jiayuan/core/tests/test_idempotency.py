@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
 from jiayuan.core.idempotency import run_idempotent
@@ -62,6 +63,15 @@ def test_failed_write_stores_nothing_and_a_retry_runs_again():
     assert IdempotencyRecord.objects.count() == 0
     assert run_idempotent(scope="s", key="k", fn=_create_street("A"))[0] == 201
     assert Street.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["a\x00b", "x" * 201, "tab\tkey"])
+def test_bad_key_is_a_field_error_and_nothing_runs(key):
+    with pytest.raises(ValidationError) as excinfo:
+        run_idempotent(scope="s", key=key, fn=_create_street("A"))
+    assert "idempotency_key" in excinfo.value.message_dict
+    assert Street.objects.count() == 0
 
 
 @pytest.mark.django_db(transaction=True)
