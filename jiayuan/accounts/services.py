@@ -77,21 +77,73 @@ def api_token_create(*, actor, user: User, name: str = "") -> tuple[ApiToken, st
 
 
 def api_token_authenticate(key: str) -> User | None:
-    """The active user behind a live token, or None."""
+    """The active user behind a live token, or None.
+
+    One query (the API's hot path: a scanner posts every second): the token, its user and the
+    user's active assignments come back together (one row per assignment, LEFT JOIN), and the
+    assignments are primed on the user so ``core.scoping`` asks nothing more for this request.
+    Always read fresh, so a revoked token or a removed assignment takes effect at once.
+    """
     if not key or not key.startswith("jy_"):
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=_hash_key(key), revoked_at__isnull=True, user__is_active=True)
-        .first()
+    from django.db import connections, router
+
+    db = router.db_for_read(ApiToken)
+    conn = connections[db]
+    qn = conn.ops.quote_name
+    user_fields = list(User._meta.concrete_fields)
+    a_fields = list(Assignment._meta.concrete_fields)
+    cols = ", ".join(
+        [f"t.{qn('id')}", f"t.{qn('last_used_at')}"]
+        + [f"u.{qn(f.column)}" for f in user_fields]
+        + [f"a.{qn(f.column)}" for f in a_fields]
     )
-    if token is None:
+    sql = (
+        f"SELECT {cols} FROM {qn(ApiToken._meta.db_table)} t "  # noqa: S608 - names from the models
+        f"JOIN {qn(User._meta.db_table)} u ON u.{qn('id')} = t.{qn('user_id')} "
+        f"LEFT JOIN {qn(Assignment._meta.db_table)} a ON a.{qn('user_id')} = u.{qn('id')} AND a.{qn('active')} "
+        f"WHERE t.{qn('key_hash')} = %s AND t.{qn('revoked_at')} IS NULL AND u.{qn('is_active')} "
+        f"ORDER BY a.{qn('user_id')}, a.{qn('role')}, a.{qn('id')}"
+    )
+    with conn.cursor() as cur:
+        cur.execute(sql, [_hash_key(key)])
+        rows = cur.fetchall()
+    if not rows:
         return None
+    # Values as the ORM would give them (SQLite datetimes, booleans): the backend's converters.
+    token_fields = [ApiToken._meta.get_field("id"), ApiToken._meta.get_field("last_used_at")]
+    converters = []
+    for i, f in enumerate(token_fields + user_fields + a_fields):
+        col = f.get_col(f.model._meta.db_table)
+        fns = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
+        if fns:
+            converters.append((i, col, fns))
+    if converters:
+        fixed = []
+        for row in rows:
+            row = list(row)
+            for i, col, fns in converters:
+                for fn in fns:
+                    row[i] = fn(row[i], col, conn)
+            fixed.append(row)
+        rows = fixed
+    nu, na = len(user_fields), len(a_fields)
+    first = rows[0]
+    token_id, last_used_at = first[0], first[1]
+    user = User.from_db(db, [f.attname for f in user_fields], list(first[2 : 2 + nu]))
+    assignments = []
+    for row in rows:
+        values = list(row[2 + nu : 2 + nu + na])
+        if values[0] is None:  # the LEFT JOIN found no active assignment
+            continue
+        assignment = Assignment.from_db(db, [f.attname for f in a_fields], values)
+        assignments.append(assignment)
+    user.__dict__["_jiayuan_assignments"] = assignments
     now = timezone.now()
     # Record use at most once a minute: a scanner posting every second should not write every time.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    if last_used_at is None or (now - last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
+    return user
 
 
 def household_link_token(link: HouseholdLink) -> str:

@@ -21,10 +21,20 @@ from jiayuan.people.models import Resident
 from jiayuan.places.models import Building, Neighbourhood
 from jiayuan.screening import selectors, services
 from jiayuan.screening.choices import ReportChannel
+from jiayuan.screening.codes import parse_sampling_code
 
 router = Router(tags=["screening"])
 
 MAX_BATCH = 500
+
+
+class Pagination(LimitOffsetPagination):
+    """ninja's limit/offset, bounded: an unbounded offset reached PostgreSQL as an OFFSET beyond
+    bigint (a 500)."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=1000)
+        offset: int = Field(0, ge=0, le=10**9)
 
 
 class ErrorOut(Schema):
@@ -111,7 +121,7 @@ def _round_neighbourhood(user, payload: RoundIn) -> tuple[Neighbourhood, list[Bu
 
 
 @router.get("/rounds", response=list[RoundOut], summary="筛查轮次列表")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def rounds_list(request):
     return selectors.round_list(user=request.auth).prefetch_related("stations", "buildings")
 
@@ -182,7 +192,9 @@ class SampleOut(Schema):
 )
 def samples_create(request, round_id: int, payload: SampleIn):
     user = request.auth
-    round_ = selectors.round_get(user=user, round_id=round_id, action=Action.SAMPLE)
+    resident_id = parse_sampling_code(payload.resident_code or "") if payload.person is None else None
+    # The round (scoped) and the scanned resident in one query: this is the scanner's hot path.
+    round_, scanned = selectors.round_for_scan(user=user, round_id=round_id, resident_id=resident_id)
     if payload.person is not None:
         person = payload.person
 
@@ -217,6 +229,7 @@ def samples_create(request, round_id: int, payload: SampleIn):
             resident_code=payload.resident_code,
             idempotency_key=payload.idempotency_key,
             retest=payload.retest,
+            **({"scanned": scanned} if resident_id is not None else {}),
         )
     )
 
@@ -347,7 +360,7 @@ class MissedFilters(Schema):
 
 
 @router.get("/rounds/{round_id}/missed", response=list[MissedOut], summary="漏测名单(脱敏)")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def missed(request, round_id: int, filters: Query[MissedFilters]):
     round_ = selectors.round_get(user=request.auth, round_id=round_id)
     if filters.building:
@@ -393,7 +406,7 @@ class RetestOut(Schema):
 
 
 @router.get("/rounds/{round_id}/retests", response=list[RetestOut], summary="单采复核名单")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def retests(request, round_id: int):
     round_ = selectors.round_get(user=request.auth, round_id=round_id)
     return selectors.retest_list(user=request.auth, round_=round_)

@@ -8,10 +8,13 @@ never stored. The missed list and the statistics are each one set-based query: a
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, TextField
+from django.db.models.expressions import RawSQL
+from django.http import Http404
 
 from jiayuan.accounts.models import Assignment
 from jiayuan.core import crypto
@@ -19,7 +22,7 @@ from jiayuan.core.permissions import Action, Role
 from jiayuan.core.scoping import get_scoped_or_404, restrict, scope_ids
 from jiayuan.people.choices import Presence, Tag
 from jiayuan.people.models import Resident
-from jiayuan.places.models import Building
+from jiayuan.places.models import Building, Household
 from jiayuan.screening.choices import AntigenResult, TubeResult, TubeStatus
 from jiayuan.screening.codes import sampling_code
 from jiayuan.screening.models import AntigenReport, Exemption, PlanSlot, Retest, Round, Sample, Station, Tube
@@ -77,6 +80,38 @@ def round_list(*, user, action: str = Action.VIEW_SCREENING) -> QuerySet[Round]:
 
 def round_get(*, user, round_id: int, action: str = Action.VIEW_SCREENING) -> Round:
     return get_scoped_or_404(Round.objects.select_related("neighbourhood"), user, action, pk=round_id)
+
+
+def round_for_scan(*, user, round_id: int, resident_id: int | None) -> tuple[Round, dict | None]:
+    """The round (through the user's ``SAMPLE`` scope, else 404) and the scanned resident's few
+    columns (``name``, ``nb``, ``hh``, ``b``; None when there is no such resident), in one query:
+    the scan's hot path. The resident is not scoped here: the service checks the round's
+    neighbourhood, which is what a sampler's scope covers."""
+    qs = restrict(Round.objects.all(), user, Action.SAMPLE).order_by()
+    if resident_id is not None:
+        # A hand-written scalar subquery: the ORM's Subquery + JSONObject costs ~2 ms to compile,
+        # more than the query takes to run.
+        qn = connection.ops.quote_name
+        build = "json_build_array" if connection.vendor == "postgresql" else "json_array"
+        cast = "::text" if connection.vendor == "postgresql" else ""
+        qs = qs.annotate(
+            _scanned=RawSQL(  # noqa: S611 - table names from the models, the id a parameter
+                f"SELECT {build}(r.name, r.neighbourhood_id, r.household_id, h.building_id){cast} "  # noqa: S608
+                f"FROM {qn(Resident._meta.db_table)} r LEFT JOIN {qn(Household._meta.db_table)} h "
+                "ON h.id = r.household_id WHERE r.id = %s",
+                [resident_id],
+                output_field=TextField(),
+            )
+        )
+    try:
+        round_ = qs.get(pk=round_id)
+    except (Round.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    scanned = None
+    if getattr(round_, "_scanned", None):
+        name, nb, hh, building = json.loads(round_._scanned)
+        scanned = {"name": name, "nb": nb, "hh": hh, "b": building}
+    return round_, scanned
 
 
 def round_residents(*, user, round_: Round, action: str = Action.VIEW_SCREENING) -> QuerySet[Resident]:
@@ -242,7 +277,14 @@ def round_stats_cached(*, user, round_: Round, ttl: int = 5) -> dict:
 def retest_list(*, user, round_: Round) -> QuerySet[Retest]:
     return (
         restrict(Retest.objects.filter(round=round_), user, Action.VIEW_SCREENING)
-        .select_related("resident__household__building", "sample", "source_tube", "retest_sample__tube", "building")
+        # sample__resident: the list shows ``sample.display_name`` (N+1 without it).
+        .select_related(
+            "resident__household__building",
+            "sample__resident",
+            "source_tube",
+            "retest_sample__tube",
+            "building",
+        )
         .order_by("building_id", "resident_id", "id")
     )
 

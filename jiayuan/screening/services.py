@@ -8,6 +8,7 @@ Events published inside the service's transaction (ADR 0006): ``screening.positi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Iterable
@@ -24,7 +25,6 @@ from jiayuan.control.selectors import zone_levels
 from jiayuan.core import context, crypto
 from jiayuan.core.audit import audit_record
 from jiayuan.core.extensions import publish
-from jiayuan.core.idempotency import run_idempotent
 from jiayuan.core.masking import mask_id_number, mask_name, mask_phone
 from jiayuan.core.models import AuditEvent, IdempotencyRecord
 from jiayuan.people.choices import Presence
@@ -445,10 +445,21 @@ class ScanOutcome:
         }
 
 
-def _resolve_resident(round_: Round, code: str) -> Resident:
+_UNSET: Any = object()
+
+
+def _resolve_resident(round_: Round, code: str, scanned: dict | None = _UNSET) -> Resident:
+    """The resident a sampling code names (only the columns a scan needs). ``scanned``: those
+    columns already read with the round (``selectors.round_for_scan``), None when that found no
+    such resident."""
     resident_id = parse_sampling_code(code)
     if resident_id is None:
         raise ScanRejected(MSG_UNKNOWN_CODE, status=404, code="unknown_code")
+    if scanned is not _UNSET:
+        if not scanned:
+            raise ScanRejected(MSG_UNKNOWN_CODE, status=404, code="unknown_code")
+        row = (resident_id, scanned["name"], scanned["nb"], scanned["hh"], scanned["b"])
+        return _resident_from_row(round_, row)
     # Only the columns the scan needs, in one plain query (this is the hot path of a round): the
     # encrypted ID number and phone are never loaded, let alone decrypted.
     qn = connection.ops.quote_name
@@ -462,6 +473,10 @@ def _resolve_resident(round_: Round, code: str) -> Resident:
         row = cur.fetchone()
     if row is None:
         raise ScanRejected(MSG_UNKNOWN_CODE, status=404, code="unknown_code")
+    return _resident_from_row(round_, row)
+
+
+def _resident_from_row(round_: Round, row) -> Resident:
     resident = Resident(pk=row[0], name=row[1], neighbourhood_id=row[2], household_id=row[3])
     resident._state.adding = False
     resident.building_id_cached = row[4]
@@ -578,7 +593,15 @@ def sample_scan(
 
 
 def _sample_scan(
-    *, actor, round_: Round, tube_barcode: str, resident_code: str, open_tube: bool = True, retest: bool = False
+    *,
+    actor,
+    round_: Round,
+    tube_barcode: str,
+    resident_code: str,
+    open_tube: bool = True,
+    retest: bool = False,
+    scanned: dict | None = _UNSET,
+    record: tuple[str, str] | None = None,
 ) -> ScanOutcome:
     """Swab a roster resident into a tube; the caller holds the transaction.
 
@@ -589,9 +612,13 @@ def _sample_scan(
 
     A retest tube (single, ``retest=True`` when it is opened) takes residents on the round's
     retest list only.
+
+    ``record``: ``(scope, key)`` of an idempotency record to store the 201 answer under, in the
+    same statement as the sample and its audit event on PostgreSQL; ``_Replay`` when the key is
+    already answered.
     """
     _check_round_open(round_)
-    resident = _resolve_resident(round_, resident_code)
+    resident = _resolve_resident(round_, resident_code, scanned)
     tube = _place_in_tube(actor=actor, round_=round_, barcode=tube_barcode, open_tube=open_tube, retest=retest)
     retest_row = None
     if tube.is_retest:
@@ -612,24 +639,99 @@ def _sample_scan(
         is_retest=tube.is_retest,
         sampled_by=_user(actor),
     )
-    if not _insert_sample(sample):
+    outcome = ScanOutcome(tube=tube, sample=sample, name=resident.name)
+    changes = {"round": round_.pk, "tube": tube.barcode, "fill": tube.fill_count, "retest": tube.is_retest}
+    if connection.vendor == "postgresql":
+        inserted, recorded = _insert_sample_audited(actor=actor, outcome=outcome, changes=changes, record=record)
+    else:
+        inserted = _insert_sample(sample)
+        recorded = True
+    if not inserted:
         first = (
             Sample.objects.filter(round=round_, resident=resident, is_retest=tube.is_retest)
             .values_list("tube__barcode", flat=True)
             .first()
         )
         raise ScanRejected(_msg_duplicate(first or "?"), status=409, code="duplicate")
+    if not recorded:
+        raise _Replay
     if retest_row is not None:
         retest_row.status = RetestStatus.SAMPLED
         retest_row.retest_sample = sample
         retest_row.save(update_fields=["status", "retest_sample"])
-    audit_record(
-        actor=actor,
-        action="screening.sample",
-        obj=sample,
-        changes={"round": round_.pk, "tube": tube.barcode, "fill": tube.fill_count, "retest": tube.is_retest},
+    if connection.vendor != "postgresql":
+        audit_record(actor=actor, action="screening.sample", obj=sample, changes=changes)
+        if record is not None and not _record_answer(record[0], record[1], 201, outcome.as_dict()):
+            raise _Replay
+    return outcome
+
+
+def _insert_sample_audited(
+    *, actor, outcome: ScanOutcome, changes: dict, record: tuple[str, str] | None
+) -> tuple[bool, bool]:
+    """PostgreSQL: the sample, its audit event (as ``audit_record`` writes it) and the
+    idempotency record in ONE statement (data-modifying CTEs), the scan's last round trip.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` on the sample: when the person is already swabbed in this
+    round nothing is inserted (no audit, no record either). Returns (sample inserted, answer
+    recorded — False when the idempotency key was already answered).
+    """
+    sample = outcome.sample
+    qn = connection.ops.quote_name
+    ctx = context.current()
+    now = timezone.now()
+    user = _user(actor)
+    answer = outcome.as_dict() | {"sample_id": 0}
+    audit_table = qn(AuditEvent._meta.db_table)
+    sql = (
+        f"WITH s AS (INSERT INTO {qn(Sample._meta.db_table)} (round_id, tube_id, neighbourhood_id, building_id, "  # noqa: S608
+        "resident_id, kind, is_retest, person_name, person_contact, person_contact_hash, sampled_by_id, sampled_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, '', '', '', %s, %s) ON CONFLICT DO NOTHING RETURNING id), "
+        f"a AS (INSERT INTO {audit_table} (created_at, actor_id, actor_label, action, object_type, object_id, "
+        "object_repr, neighbourhood_id, changes, ip, user_agent, channel) "
+        "SELECT %s, %s, %s, %s, %s, s.id::text, '#' || %s || ' → ' || %s, %s, %s, %s, %s, %s FROM s)"
     )
-    return ScanOutcome(tube=tube, sample=sample, name=resident.name)
+    params: list[Any] = [
+        sample.round_id,
+        sample.tube_id,
+        sample.neighbourhood_id,
+        sample.building_id,
+        sample.resident_id,
+        sample.kind,
+        sample.is_retest,
+        sample.sampled_by_id,
+        now,
+        now,
+        user.pk if user else None,
+        (user.get_username() if user else str(actor or ""))[:150],
+        "screening.sample",
+        Sample._meta.label_lower,
+        str(sample.resident_id),
+        str(sample.tube_id),
+        sample.neighbourhood_id,
+        AuditEvent._meta.get_field("changes").get_db_prep_save(changes, connection),
+        ctx.ip,
+        ctx.user_agent,
+        ctx.channel,
+    ]
+    if record is not None:
+        sql += (
+            f", i AS (INSERT INTO {qn(IdempotencyRecord._meta.db_table)} (scope, key, status, body, created_at) "  # noqa: S608
+            "SELECT %s, %s, 201, jsonb_set(%s::jsonb, '{sample_id}', to_jsonb(s.id)), %s FROM s "
+            "ON CONFLICT DO NOTHING RETURNING 1) SELECT s.id, EXISTS (SELECT 1 FROM i) FROM s"
+        )
+        params += [record[0], record[1], json.dumps(answer), now]
+    else:
+        sql += " SELECT s.id, true FROM s"
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
+    if row is None:
+        return False, False
+    sample.pk = row[0]
+    sample.sampled_at = now
+    sample._state.adding = False
+    return True, bool(row[1])
 
 
 def _mask_contact(contact: str) -> str:
@@ -706,24 +808,74 @@ def idempotency_scope(actor, round_: Round) -> str:
 
 
 def sample_scan_one(
-    *, actor, round_: Round, tube: str, resident_code: str, idempotency_key: str = "", retest: bool = False
+    *,
+    actor,
+    round_: Round,
+    tube: str,
+    resident_code: str,
+    idempotency_key: str = "",
+    retest: bool = False,
+    scanned: dict | None = _UNSET,
 ) -> tuple[int, dict]:
-    """One scan answered as ``(status, body)`` (201 or the error), stored once per idempotency key."""
+    """One scan answered as ``(status, body)`` (201 or the error), stored once per idempotency key.
 
-    key = idempotency_key or ""
+    The same contract as ``core.idempotency.run_idempotent``, arranged for the hot path: the scan
+    runs first and its answer is recorded in the same transaction with ``INSERT … ON CONFLICT DO
+    NOTHING``; only when that finds the key taken (a retry), or the scan is refused (a retry of a
+    scan that went through is refused as a duplicate or a full tube), is the stored answer read —
+    and the retry's own writes are rolled back, so nothing is stored twice. The normal scan with a
+    key costs one INSERT and no lookup.
+    """
+    from jiayuan.core.idempotency import MAX_KEY_LENGTH
 
-    def run() -> tuple[int, dict]:
-        # With a key, run_idempotent's own atomic block is the boundary: no extra savepoint.
-        with transaction.atomic(savepoint=not key):
+    key = (idempotency_key or "")[:MAX_KEY_LENGTH]
+    scope = idempotency_scope(actor, round_)[:200]
+    try:
+        with transaction.atomic():
             outcome = _sample_scan(
-                actor=actor, round_=round_, tube_barcode=tube, resident_code=resident_code, retest=retest
+                actor=actor,
+                round_=round_,
+                tube_barcode=tube,
+                resident_code=resident_code,
+                retest=retest,
+                scanned=scanned,
+                record=(scope, key) if key else None,
             )
         return 201, outcome.as_dict()
+    except (ValidationError, _Replay, IntegrityError) as exc:
+        if key:
+            stored = IdempotencyRecord.objects.filter(scope=scope, key=key).values_list("status", "body").first()
+            if stored is not None:
+                return stored[0], stored[1]
+        if isinstance(exc, ValidationError):
+            return error_body(exc)
+        raise
 
-    try:
-        return run_idempotent(scope=idempotency_scope(actor, round_), key=key, fn=run)
-    except ValidationError as exc:
-        return error_body(exc)
+
+class _Replay(Exception):
+    """The idempotency key is already answered: roll this attempt back and replay that answer."""
+
+
+def _record_answer(scope: str, key: str, status: int, body: dict) -> bool:
+    """Store the answer for ``(scope, key)``; False when a first answer already holds the key."""
+    qn = connection.ops.quote_name
+    body_field = IdempotencyRecord._meta.get_field("body")
+    created_field = IdempotencyRecord._meta.get_field("created_at")
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {qn(IdempotencyRecord._meta.db_table)} "  # noqa: S608 - names from the model
+            f"({qn('scope')}, {qn('key')}, {qn('status')}, {qn('body')}, {qn('created_at')}) "
+            "VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            [
+                scope,
+                key,
+                status,
+                body_field.get_db_prep_save(body, connection),
+                created_field.get_db_prep_save(timezone.now(), connection),
+            ],
+        )
+        return cur.fetchone() is not None
 
 
 def sample_scan_batch(*, actor, round_: Round, items: list[dict]) -> list[tuple[int, dict]]:
