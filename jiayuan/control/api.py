@@ -11,12 +11,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import Field
 
 from jiayuan.control import selectors, services
 from jiayuan.control.choices import CaseSource, CaseType, CheckSource, QuarantineStatus, Slot, Symptom
 from jiayuan.control.models import Quarantine
+from jiayuan.core.api import Pagination
 from jiayuan.core.idempotency import run_idempotent
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, get_scoped_or_404
@@ -26,15 +27,6 @@ router = Router(tags=["control"])
 
 MAX_ID = 2**63 - 1
 Id = Field(None, ge=1, le=MAX_ID)
-
-
-class Pagination(LimitOffsetPagination):
-    """ninja's limit/offset with bounds: an offset near 2**63 reached SQLite as a LIMIT it cannot
-    hold (a 500)."""
-
-    class Input(Schema):
-        limit: int = Field(100, ge=1, le=1000)
-        offset: int = Field(0, ge=0, le=10**9)
 
 
 class OverrideOut(Schema):

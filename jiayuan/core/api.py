@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from ninja import Schema
+from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer, django_auth
 
-__all__ = ["API_AUTH", "ErrorOut", "install_error_handlers"]
+__all__ = ["API_AUTH", "ErrorOut", "Pagination", "install_error_handlers"]
 
 
 class BearerToken(HttpBearer):
@@ -27,6 +28,15 @@ class BearerToken(HttpBearer):
 
 # A token for scanners and other systems; the session cookie for pages that call the API.
 API_AUTH = [BearerToken(), django_auth]
+
+
+class Pagination(LimitOffsetPagination):
+    """ninja's limit/offset with bounds, for every list endpoint: an unbounded offset reached
+    SQLite as a LIMIT it cannot hold and PostgreSQL as an OFFSET beyond bigint (a 500)."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=1000)
+        offset: int = Field(0, ge=0, le=10**9)
 
 
 class FieldError(Schema):

@@ -3,9 +3,10 @@
 import datetime as dt
 
 from ninja import Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import Field
 
+from jiayuan.core.api import Pagination
 from jiayuan.people import selectors
 from jiayuan.people.choices import Presence, Tag
 
@@ -81,7 +82,7 @@ class ResidentFilters(Schema):
 
 
 @router.get("/residents", response=list[ResidentListOut], summary="居民列表(脱敏)")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def residents_list(request, filters: Query[ResidentFilters]):
     return selectors.resident_list(
         user=request.auth,

@@ -1,8 +1,9 @@
 """Places endpoints."""
 
 from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from jiayuan.core.api import Pagination
 from jiayuan.places import selectors
 
 router = Router(tags=["places"])
@@ -38,6 +39,6 @@ class BuildingOut(Schema):
 
 
 @router.get("/buildings", response=list[BuildingOut], summary="楼栋列表(含户数、人数)")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def buildings_list(request, compound: int | None = None):
     return selectors.building_list(user=request.auth, compound_id=compound)

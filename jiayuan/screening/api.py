@@ -12,9 +12,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import Field
 
+from jiayuan.core.api import Pagination
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import get_scoped_or_404, restrict
 from jiayuan.people.models import Resident
@@ -26,15 +27,6 @@ from jiayuan.screening.codes import parse_sampling_code
 router = Router(tags=["screening"])
 
 MAX_BATCH = 500
-
-
-class Pagination(LimitOffsetPagination):
-    """ninja's limit/offset, bounded: an unbounded offset reached PostgreSQL as an OFFSET beyond
-    bigint (a 500)."""
-
-    class Input(Schema):
-        limit: int = Field(100, ge=1, le=1000)
-        offset: int = Field(0, ge=0, le=10**9)
 
 
 class ErrorOut(Schema):

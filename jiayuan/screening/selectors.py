@@ -416,8 +416,14 @@ def antigen_positive_list(*, user, since: dt.date) -> QuerySet[AntigenReport]:
 
 
 def pcr_positive_list(*, user, since: dt.date) -> QuerySet[Tube]:
-    """Positive tubes of recent rounds (pooled or individual) in the user's neighbourhoods."""
+    """Positive tubes of recent rounds (pooled or individual) with a sample in the user's scope."""
     rounds = restrict(Round.objects.filter(date__gte=since), user, Action.VIEW_SCREENING)
+    # Only tubes holding someone the user may see: a building leader learns of positive tubes in
+    # their buildings, not of every positive tube of the neighbourhood's round.
+    visible = restrict(Sample.objects.filter(tube=OuterRef("pk")), user, Action.VIEW_SCREENING)
     return (
-        Tube.objects.filter(round__in=rounds, result=TubeResult.POSITIVE).select_related("round").order_by("-result_at")
+        Tube.objects.filter(round__in=rounds, result=TubeResult.POSITIVE)
+        .filter(Exists(visible))
+        .select_related("round")
+        .order_by("-result_at")
     )

@@ -15,11 +15,11 @@ from django.db.models import Q
 from django.http import Http404
 from ninja import Query, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import Field
 
 from jiayuan.accounts.services import household_link_resolve
-from jiayuan.core.api import API_AUTH, ErrorOut
+from jiayuan.core.api import API_AUTH, ErrorOut, Pagination
 from jiayuan.core.idempotency import run_idempotent
 from jiayuan.core.masking import mask_name
 from jiayuan.core.permissions import Action
@@ -89,7 +89,7 @@ class GroupBuyFilters(Schema):
 
 
 @router.get("/group-buys", response=list[GroupBuyOut], summary="团购列表")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def group_buys_list(request, filters: Query[GroupBuyFilters]):
     status = filters.status or ""
     if status and status not in (*GroupBuyStatus.values, READY):
