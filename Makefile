@@ -18,5 +18,5 @@ format:
 messages:  ## refresh the English catalogue after changing UI strings
 	cd jiayuan && ../.venv/bin/jiayuan makemessages -l en --no-obsolete && ../.venv/bin/jiayuan compilemessages -l en
 
-bench:
-	.venv/bin/python bench/roster_import.py
+bench:  ## DATABASE_URL must name a migrated *bench* database; see each script's docstring
+	.venv/bin/python bench/roster_import.py && .venv/bin/python bench/screening.py && .venv/bin/python bench/zones.py && .venv/bin/python bench/orders.py
