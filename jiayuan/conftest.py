@@ -111,3 +111,26 @@ def make_user(db):
 @pytest.fixture
 def head(make_user, neighbourhood):
     return make_user(Role.COMMITTEE_HEAD, neighbourhood, username="head")
+
+
+@pytest.fixture
+def browser_page():
+    """A phone-sized page (390×844, zh-CN) in Debian's Chromium, for ``@pytest.mark.browser`` tests."""
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    from jiayuan.core.browser import launch
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        page = context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+            # The test body ran while Playwright's event loop was current, so its database
+            # connection lives in that context: close it here, or pytest-django cannot drop
+            # the PostgreSQL test database ("being accessed by other users").
+            connections.close_all()

@@ -7,30 +7,14 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from jiayuan.control import services
 from jiayuan.control.choices import CaseSource
-from jiayuan.core.browser import launch
 from jiayuan.core.permissions import Role
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
-
-
-@pytest.fixture
-def browser_page():
-    with sync_playwright() as p:
-        browser = launch(p)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-        page = context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-            connections.close_all()
 
 
 @pytest.mark.browser

@@ -6,27 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from jiayuan.core.browser import launch
 from jiayuan.core.permissions import Role
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
-
-
-@pytest.fixture
-def browser_page():
-    with sync_playwright() as p:
-        browser = launch(p)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-        page = context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-            connections.close_all()
 
 
 @pytest.mark.browser
