@@ -26,6 +26,7 @@ def test_sampler_fills_a_tube_on_a_phone(live_server, browser_page, frozen, neig
     page.get_by_label("密码").fill("sampler-pass-1")
     page.get_by_role("button", name="登录").click()
     page.get_by_role("link", name="采样", exact=True).click()
+    page.wait_for_load_state("load")  # htmx and the page script are ready, as for a sampler at the table
     status = page.locator("#scan-status")
     expect(status).to_contain_text("请扫描试管条码开管")
 

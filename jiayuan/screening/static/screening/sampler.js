@@ -24,17 +24,22 @@
     full: function () { tone(660, 0, 0.12); tone(880, 0.15, 0.12); tone(1100, 0.3, 0.2); },
     error: function () { tone(200, 0, 0.45, "square"); }
   };
-  function settle() {
+  function settle(clear) {
     var panel = document.getElementById("sampler-panel");
     if (!panel) return;
     var s = panel.getAttribute("data-sound");
     if (s && sounds[s]) { try { sounds[s](); } catch (e) {} }
     if (s && navigator.vibrate) { navigator.vibrate(s === "error" ? [200, 80, 200] : 60); }
     var input = document.getElementById("scan-code");
-    if (input) { input.value = ""; input.focus(); }
+    if (input) {
+      // After an answer the field is emptied for the next scan; on page load it is only focused,
+      // so a code a fast scanner typed while the page was loading is not lost.
+      if (clear) input.value = "";
+      input.focus();
+    }
   }
-  document.addEventListener("DOMContentLoaded", settle);
-  document.body.addEventListener("htmx:afterSwap", settle);
+  document.addEventListener("DOMContentLoaded", function () { settle(false); });
+  document.body.addEventListener("htmx:afterSwap", function () { settle(true); });
   // The first tap unlocks audio on phones.
   document.addEventListener("pointerdown", function () { var a = audio(); if (a && a.state === "suspended") a.resume(); }, { once: true });
 })();
