@@ -77,7 +77,8 @@ class RoundOut(Schema):
 
     @staticmethod
     def resolve_buildings(obj):
-        return [] if obj.whole_neighbourhood else sorted(obj.buildings.values_list("id", flat=True))
+        # ``.all()``, not ``values_list``: the list endpoint prefetches ``buildings`` (no N+1).
+        return [] if obj.whole_neighbourhood else sorted(b.pk for b in obj.buildings.all())
 
     @staticmethod
     def resolve_stations(obj):

@@ -10,6 +10,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from jiayuan.core.audit import audit_record
+from jiayuan.places.models import Building
 from jiayuan.screening import selectors
 from jiayuan.screening.models import Round
 
@@ -32,13 +33,14 @@ def missed_export(*, actor: Any, round_: Round, building_id: int | None = None) 
         cell.font = bold
         header.append(cell)
     ws.append(header)
-    leaders_cache: dict[int, str] = {}
+    # Every building leader of the round's neighbourhood in one query (not one per building).
+    leaders = selectors.building_leaders(
+        building_ids=Building.objects.filter(neighbourhood_id=round_.neighbourhood_id).values_list("id", flat=True)
+    )
     count = 0
     for r in residents:
         h = r.household
         b_id = h.building_id if h else None
-        if b_id and b_id not in leaders_cache:
-            leaders_cache[b_id] = "、".join(selectors.building_leaders(building_ids=[b_id]).get(b_id, []))
         ws.append(
             [
                 h.building.name if h else "",
@@ -47,7 +49,7 @@ def missed_export(*, actor: Any, round_: Round, building_id: int | None = None) 
                 r.name,
                 r.phone_masked,
                 "、".join(r.tag_labels),
-                leaders_cache.get(b_id, "") if b_id else "",
+                "、".join(leaders.get(b_id, [])) if b_id else "",
             ]
         )
         count += 1

@@ -60,7 +60,7 @@ def sampling_code_for(*, user, resident: Resident) -> str | None:
             if any(place.get(level) in ids.get(level, ()) for level in ("neighbourhood", "compound", "building")):
                 allowed = True
                 break
-            if ids.get("street") and _street_of(resident.neighbourhood_id) in ids["street"]:
+            if ids.get("street") and _street_of(user, resident.neighbourhood_id) in ids["street"]:
                 allowed = True
                 break
         if not allowed:
@@ -68,10 +68,17 @@ def sampling_code_for(*, user, resident: Resident) -> str | None:
     return sampling_code(resident.pk)
 
 
-def _street_of(neighbourhood_id: int) -> int | None:
+def _street_of(user, neighbourhood_id: int) -> int | None:
+    """The neighbourhood's street, looked up once per user and neighbourhood (a resident list
+    asks for every row; cached on the user object like ``scope_ids``)."""
     from jiayuan.places.models import Neighbourhood
 
-    return Neighbourhood.objects.filter(pk=neighbourhood_id).values_list("street_id", flat=True).first()
+    cache = user.__dict__.setdefault("_jiayuan_screening_street_of", {})
+    if neighbourhood_id not in cache:
+        cache[neighbourhood_id] = (
+            Neighbourhood.objects.filter(pk=neighbourhood_id).values_list("street_id", flat=True).first()
+        )
+    return cache[neighbourhood_id]
 
 
 def round_list(*, user, action: str = Action.VIEW_SCREENING) -> QuerySet[Round]:

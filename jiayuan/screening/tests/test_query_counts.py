@@ -84,3 +84,60 @@ def test_pages_and_api_lists_do_not_grow_with_data(client, frozen, neighbourhood
     assert big == small
     assert htmx_big == htmx_small
     assert max(big.values()) <= 25, big
+
+
+def test_api_round_list_does_not_grow_with_rounds_on_chosen_buildings(
+    client, frozen, neighbourhood, building, building2, staff
+):
+    _t, key = api_token_create(actor=None, user=staff)
+    api = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    services.round_create(actor=staff, neighbourhood=neighbourhood, date=frozen, buildings=[building])
+    small = _counts(client, ["/api/v1/rounds"], api)
+    for chosen in ([building2], [building, building2], [building]):
+        services.round_create(actor=staff, neighbourhood=neighbourhood, date=frozen, buildings=chosen)
+    big = _counts(client, ["/api/v1/rounds"], api)
+    assert big == small
+    items = client.get("/api/v1/rounds", **api).json()["items"]
+    assert sorted(r["buildings"] for r in items) == sorted(
+        [[building.pk], [building2.pk], sorted([building.pk, building2.pk]), [building.pk]]
+    )
+
+
+def test_sampling_code_for_a_street_user_looks_the_street_up_once(street, make_user, residents):
+    from jiayuan.core.permissions import Role
+    from jiayuan.screening.selectors import sampling_code_for
+
+    officer = make_user(Role.COMMITTEE_STAFF, street)
+    people = [*residents["b1"], *residents["b2"]]
+    sampling_code_for(user=officer, resident=people[0])  # loads the user's assignments
+    with CaptureQueriesContext(connection) as ctx:
+        codes = [sampling_code_for(user=officer, resident=r) for r in people]
+    assert codes == [code(r) for r in people]
+    assert len(ctx.captured_queries) == 0
+
+
+def test_missed_export_does_not_grow_with_buildings(
+    client, frozen, neighbourhood, building, staff, make_resident, make_user
+):
+    import io
+
+    from openpyxl import load_workbook
+
+    from jiayuan.accounts.models import Assignment
+    from jiayuan.core.permissions import Role
+
+    round_ = services.round_create(actor=staff, neighbourhood=neighbourhood, date=frozen, pool_size=5)
+    _grow(neighbourhood, building.compound, make_resident, buildings=2, start=10)
+    client.force_login(staff)
+    url = f"/screening/{round_.pk}/missed/export/"
+    small = _counts(client, [url], {})
+    more = _grow(neighbourhood, building.compound, make_resident, buildings=5, start=20)
+    leader = make_user(Role.BUILDING_LEADER, more[0].household.building, username="leader20")
+    assert Assignment.objects.get(user=leader).active
+    big = _counts(client, [url], {})
+    assert big == small
+    rows = list(load_workbook(io.BytesIO(client.get(url).content)).active.iter_rows(values_only=True))
+    assert len(rows) == 1 + 7 * 6
+    by_name = {row[3]: row[6] for row in rows[1:]}
+    assert by_name[more[0].name] == "leader20"
+    assert not by_name[more[-1].name]  # building 25 has no leader (openpyxl reads "" as None)
