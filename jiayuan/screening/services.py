@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import mimetypes
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
+from django.http import Http404
 from django.utils import timezone
 
 # Imported into this module so tests can patch ``jiayuan.screening.services.zone_levels``.
@@ -1216,6 +1218,19 @@ def _check_photo(photo) -> None:
     content_type = getattr(photo, "content_type", "") or ""
     if content_type and content_type not in PHOTO_TYPES:
         raise ValidationError({"photo": ["请上传 JPG/PNG/WEBP/HEIC 照片"]})
+
+
+def antigen_photo_open(*, actor, report: AntigenReport):
+    """Open a report's photo for a staff user who may see the report; the read is audited (a photo
+    of a test result is health data). Returns ``(file, content_type)``; ``Http404`` without one."""
+    if not report.photo:
+        raise Http404
+    try:
+        handle = report.photo.open("rb")
+    except OSError as exc:
+        raise Http404 from exc
+    audit_record(actor=actor, action="screening.antigen_photo_view", obj=report)
+    return handle, mimetypes.guess_type(report.photo.name)[0] or "application/octet-stream"
 
 
 @transaction.atomic

@@ -638,10 +638,5 @@ def antigen_report(request):
 @login_required
 def antigen_photo(request, report_id: int):
     report = get_scoped_or_404(AntigenReport.objects.all(), request.user, Action.VIEW_SCREENING, pk=report_id)
-    if not report.photo:
-        raise Http404
-    try:
-        handle = report.photo.open("rb")
-    except OSError as exc:
-        raise Http404 from exc
-    return FileResponse(handle, content_type="image/jpeg")
+    handle, content_type = services.antigen_photo_open(actor=request.user, report=report)
+    return FileResponse(handle, content_type=content_type)

@@ -170,7 +170,7 @@ def test_missed_list_exempt_and_export(staff_client, round_, sampler, residents)
 
 
 def test_household_link_panel_and_antigen_replace_same_day(
-    client, settings, tmp_path, frozen, household, residents, staff, events
+    client, settings, tmp_path, frozen, household, residents, staff, events, make_user, other_neighbourhood
 ):
     settings.MEDIA_ROOT = tmp_path
     token = account_services.household_link_token(
@@ -192,6 +192,16 @@ def test_household_link_panel_and_antigen_replace_same_day(
     # Someone else's resident through this link: 404.
     assert client.post(url, {"resident": residents["b2"][0].pk, "result": "negative"}).status_code == 404
     assert client.post("/h/forged/screening/antigen/", {"resident": me.pk, "result": "negative"}).status_code == 404
+
+    # Staff may look at the photo; the read is audited, and an outsider gets a 404.
+    client.force_login(staff)
+    photo_url = f"/screening/antigen/{report.pk}/photo/"
+    resp = client.get(photo_url)
+    assert resp.status_code == 200 and resp["Content-Type"] == "image/jpeg"
+    assert b"".join(resp.streaming_content).startswith(b"\xff\xd8\xff")
+    assert AuditEvent.objects.filter(action="screening.antigen_photo_view", object_id=str(report.pk)).count() == 1
+    client.force_login(make_user(Role.COMMITTEE_STAFF, other_neighbourhood, username="outsider"))
+    assert client.get(photo_url).status_code == 404
 
 
 def test_positive_antigen_alerts_home_page(client, frozen, residents, staff, make_user, building):
