@@ -222,8 +222,6 @@ def health_checks_create(request, payload: HealthCheckIn):
     user = request.auth
     if not can(user, Action.RECORD_HEALTH_CHECK):
         raise HttpError(403, "没有权限")
-    if payload.resident is None and payload.quarantine is None:
-        raise ValidationError({"resident": ["请提供 resident 或 quarantine"]})
     quarantine = resident = None
     if payload.quarantine is not None:
         quarantine = get_scoped_or_404(

@@ -25,6 +25,8 @@ from jiayuan.control.policies import PRESETS
 from jiayuan.core.permissions import Action
 from jiayuan.people import selectors as people_selectors
 
+MAX_ID = 2**63 - 1
+
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -38,8 +40,10 @@ def find_resident(user, text: str, action: str = Action.VIEW_CONTROL):
     if not text:
         return None
     qs = people_selectors.resident_list(user=user, action=action)
-    if text.startswith("#") and text[1:].isdigit():
-        qs = qs.filter(pk=int(text[1:]))
+    digits = text[1:]
+    if text.startswith("#") and digits.isascii() and digits.isdigit():
+        # Only ASCII digits (``int("²")`` fails) and never past the database's integer range.
+        qs = qs.filter(pk=int(digits)) if int(digits) <= MAX_ID else qs.none()
     else:
         for word in text.split()[:4]:
             qs = qs.filter(pk__in=people_selectors.resident_list(user=user, search=word, action=action).values("pk"))

@@ -32,10 +32,9 @@ from jiayuan.control.models import (
     Returnee,
     ZoneChange,
     ZoneOverride,
-    ZoneSettings,
     ZoneStatus,
 )
-from jiayuan.control.zones import DEFAULT_RULES, Rules, compute_level
+from jiayuan.control.zones import DEFAULT_RULES, Rules, compute_level, rules_for
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import get_scoped_or_404, restrict
 from jiayuan.places.models import Building, Compound, Household
@@ -151,10 +150,8 @@ def zone_computed_of(*, building: Building | None = None, compound: Compound | N
 
 
 def zone_rules(neighbourhood_id: int) -> Rules:
-    row = ZoneSettings.objects.filter(neighbourhood_id=neighbourhood_id).first()
-    if row is None:
-        return DEFAULT_RULES
-    return Rules(row.unit, row.sealed_days, row.controlled_days)
+    """The neighbourhood's zone rules (the engine's defaults when it has no settings)."""
+    return rules_for([neighbourhood_id]).get(neighbourhood_id, DEFAULT_RULES)
 
 
 def zone_list(*, user, neighbourhood_id: int | None = None, compound_id: int | None = None) -> dict:

@@ -665,16 +665,6 @@ def quarantine_transfer(*, actor, quarantine: Quarantine, reason: str) -> Quaran
     return quarantine
 
 
-@transaction.atomic
-def quarantine_set_door_sensor(*, actor, quarantine: Quarantine, door_sensor: str) -> Quarantine:
-    quarantine.door_sensor = (door_sensor or "").strip()[:100]
-    quarantine.save(update_fields=["door_sensor"])
-    audit_record(
-        actor=actor, action="quarantine.door_sensor", obj=quarantine, changes={"door_sensor": quarantine.door_sensor}
-    )
-    return quarantine
-
-
 # --- Health checks -----------------------------------------------------------------------------
 
 

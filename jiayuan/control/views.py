@@ -25,6 +25,7 @@ from jiayuan.control.choices import (
     ZoneUnit,
 )
 from jiayuan.control.forms import (
+    MAX_ID,
     CaseForm,
     ContactForm,
     HealthCheckForm,
@@ -48,8 +49,6 @@ from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
 from jiayuan.places.models import Building, Compound, Neighbourhood
 
-MAX_ID = 2**63 - 1
-
 
 def _int_or_none(value) -> int | None:
     """A database id from a query or form value; anything else (text, huge numbers) is None."""
@@ -58,6 +57,14 @@ def _int_or_none(value) -> int | None:
     except (TypeError, ValueError):
         return None
     return n if n is None or 0 < n <= MAX_ID else None
+
+
+def _resident_initial(request, **initial) -> dict:
+    """A create form's initial data, with ``?resident=<id>`` (a link from a resident's page) as ``#id``."""
+    resident_id = _int_or_none(request.GET.get("resident"))
+    if resident_id:
+        initial["resident"] = f"#{resident_id}"
+    return initial
 
 
 def _require(user, action: str) -> None:
@@ -276,7 +283,7 @@ def policy(request):
                 else:
                     messages.success(request, _("分区设置已保存, 已重新计算分区等级。"))
                     return redirect(_policy_url(neighbourhood))
-    zone_settings = getattr(neighbourhood, "zone_settings", None) if hasattr(neighbourhood, "zone_settings") else None
+    zone_settings = getattr(neighbourhood, "zone_settings", None)
     return render(
         request,
         "control/policy.html",
@@ -368,9 +375,7 @@ def case_list(request):
 def case_create(request):
     user = request.user
     _require(user, Action.MANAGE_CASES)
-    initial = {"detected_on": timezone.localdate()}
-    if request.GET.get("resident", "").isdigit():
-        initial["resident"] = f"#{request.GET['resident']}"
+    initial = _resident_initial(request, detected_on=timezone.localdate())
     form = CaseForm(request.POST or None, user=user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -511,9 +516,7 @@ def quarantine_list(request):
 def quarantine_create(request):
     user = request.user
     _require(user, Action.MANAGE_QUARANTINE)
-    initial = {"start_on": timezone.localdate()}
-    if request.GET.get("resident", "").isdigit():
-        initial["resident"] = f"#{request.GET['resident']}"
+    initial = _resident_initial(request, start_on=timezone.localdate())
     form = QuarantineForm(request.POST or None, user=user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

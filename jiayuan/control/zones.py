@@ -429,9 +429,3 @@ def _cause_text(last_positive_on: dt.date | None) -> str:
     if last_positive_on is None:
         return "无阳性病例"
     return f"最近阳性检出于 {last_positive_on.isoformat()}"
-
-
-def effective_filter_now():
-    """Q for overrides in force now (used by selectors)."""
-    now = timezone.now()
-    return Q(ended_at__isnull=True, starts_at__lte=now, expires_at__gt=now)
