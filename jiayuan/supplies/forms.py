@@ -126,6 +126,20 @@ class ProposalForm(forms.Form):
                 )
         return rows
 
+    def proposal(self) -> dict:
+        """The keyword arguments of ``services.group_buy_propose`` (staff page and leader's link page)."""
+        d = self.cleaned_data
+        return {
+            "title": d["title"],
+            "category": d["category"],
+            "supplier": d["supplier"],
+            "brand": d["brand"],
+            "delivery_date": d["delivery_date"],
+            "min_households": d["min_households"] or 0,
+            "description": d["description"],
+            "items": self.items(),
+        }
+
 
 class OrderForm(forms.Form):
     """One quantity field per item of the group buy, plus a hidden per-form idempotency key."""

@@ -74,9 +74,9 @@ def home(request, token, link, household):
     groups = []
     if settings.selection_mode == SelectionMode.VOTE:
         groups = selectors.bidding_groups(compound_id=household.building.compound_id)
+        votes = selectors.household_votes(household=household, bidding_keys=[g["key"] for g in groups])
         for g in groups:
-            vote = selectors.household_vote(household=household, bidding_key=g["key"])
-            g["voted_for"] = vote.group_buy_id if vote else None
+            g["voted_for"] = votes.get(g["key"])
     leader = selectors.household_leader(household=household)
     bookings = list(selectors.household_bookings(household=household))
     return render(
@@ -190,19 +190,11 @@ def leader_propose(request, token, link, household):
     leader = _own_leader(household)
     form = forms.ProposalForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
         try:
             services.group_buy_propose(
                 actor=services.link_actor(link),
                 leader=leader,
-                title=d["title"],
-                category=d["category"],
-                supplier=d["supplier"],
-                brand=d["brand"],
-                delivery_date=d["delivery_date"],
-                min_households=d["min_households"] or 0,
-                description=d["description"],
-                items=form.items(),
+                **form.proposal(),
             )
         except ValidationError as exc:
             forms.apply_errors(form, exc)

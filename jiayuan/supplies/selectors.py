@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
@@ -35,7 +36,9 @@ S = GroupBuyStatus
 
 def leader_list(*, user, status: str = "") -> QuerySet[GroupBuyLeader]:
     qs = restrict(
-        GroupBuyLeader.objects.select_related("household__building__compound").prefetch_related("documents"),
+        GroupBuyLeader.objects.select_related("household__building__compound").prefetch_related(
+            Prefetch("documents", queryset=LeaderDocument.objects.defer("data"))
+        ),
         user,
         Action.VIEW_SUPPLIES,
     )
@@ -111,15 +114,13 @@ def bidding_groups(*, user=None, compound_id: int | None = None) -> list[dict]:
     return list(groups.values())
 
 
-def bidding_group_for(*, group_buy: GroupBuy) -> dict:
-    for g in bidding_groups(compound_id=group_buy.compound_id):
-        if g["key"] == group_buy.bidding_key:
-            return g
-    return {"key": group_buy.bidding_key, "proposals": []}
-
-
-def household_vote(*, household: Household, bidding_key: str) -> Vote | None:
-    return Vote.objects.filter(household=household, bidding_key=bidding_key).first()
+def household_votes(*, household: Household, bidding_keys: Iterable[str]) -> dict[str, int]:
+    """Bidding key → the group buy this household voted for, in one query for the whole page."""
+    return dict(
+        Vote.objects.filter(household=household, bidding_key__in=list(bidding_keys)).values_list(
+            "bidding_key", "group_buy_id"
+        )
+    )
 
 
 def household_group_buys(*, household: Household) -> QuerySet[GroupBuy]:
@@ -141,7 +142,10 @@ def household_orders(*, household: Household, group_buy: GroupBuy | None = None)
 
 def household_leader(*, household: Household) -> GroupBuyLeader | None:
     return (
-        GroupBuyLeader.objects.filter(household=household).prefetch_related("documents").order_by("-created_at").first()
+        GroupBuyLeader.objects.filter(household=household)
+        .prefetch_related(Prefetch("documents", queryset=LeaderDocument.objects.defer("data")))
+        .order_by("-created_at")
+        .first()
     )
 
 
@@ -359,10 +363,6 @@ def campaign_list(*, user) -> QuerySet[AppointmentCampaign]:
 
 def campaign_get(*, user, campaign_id: int, action: str = Action.VIEW_SUPPLIES) -> AppointmentCampaign:
     return get_scoped_or_404(AppointmentCampaign.objects.all(), user, action, pk=campaign_id)
-
-
-def window_get(*, user, window_id: int, action: str = Action.MANAGE_APPOINTMENTS) -> AppointmentWindow:
-    return get_scoped_or_404(AppointmentWindow.objects.select_related("campaign"), user, action, pk=window_id)
 
 
 def booking_list(*, user, campaign: AppointmentCampaign) -> QuerySet[Booking]:

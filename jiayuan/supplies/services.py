@@ -265,6 +265,32 @@ def leader_document_add(
 
 
 @transaction.atomic
+def leader_document_open(*, actor, document: LeaderDocument) -> LeaderDocument:
+    """Record that a staff member opened a leader's uploaded document (the caller has scoped it)."""
+    audit_record(
+        actor=actor,
+        action="supplies.leader_document_view",
+        obj=document.leader,
+        neighbourhood_id=document.neighbourhood_id,
+        changes={"document": document.pk, "kind": document.kind},
+    )
+    return document
+
+
+@transaction.atomic
+def export_record(*, actor, kind: str, households: int, group_buy: GroupBuy | None = None) -> None:
+    """Audit a spreadsheet export (sorting sheet or delivery checklist): what, and how many households."""
+    audit_record(
+        actor=actor,
+        action=f"supplies.{kind}_export",
+        obj=group_buy,
+        object_type="" if group_buy else "supplies.checklist",
+        object_repr="" if group_buy else f"送货清单 {households} 户",
+        changes={"households": households},
+    )
+
+
+@transaction.atomic
 def leader_review(*, actor, leader: GroupBuyLeader, approve: bool, reason: str = "") -> GroupBuyLeader:
     """The committee or the owners' committee approves or rejects an application."""
     leader = GroupBuyLeader.objects.select_for_update().get(pk=leader.pk)

@@ -20,7 +20,7 @@ from jiayuan.core.scoping import can, get_scoped_or_404, restrict
 from jiayuan.places.models import Building, Compound, Household, Neighbourhood
 from jiayuan.supplies import exports, forms, selectors, services
 from jiayuan.supplies.choices import READY, READY_LABEL, GroupBuyStatus, LeaderStatus, SelectionMode
-from jiayuan.supplies.models import Booking, Order
+from jiayuan.supplies.models import Booking, GroupBuy, Order
 
 S = GroupBuyStatus
 
@@ -238,6 +238,7 @@ def leader_document_add(request, leader_id: int):
 @login_required
 def document_download(request, document_id: int):
     doc = selectors.document_get(user=request.user, document_id=document_id)
+    services.leader_document_open(actor=request.user, document=doc)
     response = HttpResponse(bytes(doc.data), content_type=doc.content_type)
     response["Content-Disposition"] = f'inline; filename="document-{doc.pk}{forms_ext(doc.content_type)}"'
     response["X-Content-Type-Options"] = "nosniff"
@@ -255,19 +256,11 @@ def group_buy_propose(request, leader_id: int):
     leader = selectors.leader_get(user=request.user, leader_id=leader_id, action=Action.MANAGE_GROUP_BUYS)
     form = forms.ProposalForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
         try:
             gb = services.group_buy_propose(
                 actor=request.user,
                 leader=leader,
-                title=d["title"],
-                category=d["category"],
-                supplier=d["supplier"],
-                brand=d["brand"],
-                delivery_date=d["delivery_date"],
-                min_households=d["min_households"] or 0,
-                description=d["description"],
-                items=form.items(),
+                **form.proposal(),
             )
         except ValidationError as exc:
             forms.apply_errors(form, exc)
@@ -284,13 +277,19 @@ def group_buy_propose(request, leader_id: int):
 def bidding(request):
     _require(request.user, Action.VIEW_SUPPLIES)
     groups = selectors.bidding_groups(user=request.user)
+    firsts = [g["proposals"][0].pk for g in groups]
+    manageable = set(
+        restrict(GroupBuy.objects.filter(pk__in=firsts), request.user, Action.MANAGE_GROUP_BUYS).values_list(
+            "pk", flat=True
+        )
+    )
     nb_modes = {}
     for g in groups:
         nb_id = g["proposals"][0].neighbourhood_id
         if nb_id not in nb_modes:
             nb_modes[nb_id] = services.settings_for(nb_id).selection_mode
         g["mode"] = nb_modes[nb_id]
-        g["can_manage"] = can(request.user, Action.MANAGE_GROUP_BUYS, g["proposals"][0])
+        g["can_manage"] = g["proposals"][0].pk in manageable
     return render(
         request,
         "supplies/bidding.html",
@@ -477,6 +476,7 @@ def sorting(request, group_buy_id: int):
     sheet = selectors.sorting_sheet(user=request.user, group_buy=gb, building_id=building_id)
     if request.GET.get("format") == "xlsx":
         data = exports.sorting_xlsx(sheet)
+        services.export_record(actor=request.user, kind="sorting", households=sheet["households"], group_buy=gb)
         response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         response["Content-Disposition"] = f'attachment; filename="sorting-{gb.pk}.xlsx"'
         return response
@@ -525,6 +525,8 @@ def checklist(request):
     entries = selectors.delivery_checklist(user=request.user)
     if request.GET.get("format") == "xlsx":
         data = exports.checklist_xlsx(entries, request.user.get_username())
+        households = sum(b["households"] for e in entries for b in e["buildings"])
+        services.export_record(actor=request.user, kind="checklist", households=households)
         response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         response["Content-Disposition"] = 'attachment; filename="checklist.xlsx"'
         return response
