@@ -182,12 +182,3 @@ class OverrideForm(forms.Form):
     expires_at = forms.DateTimeField(
         label=_("到期时间"), widget=DATETIME, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
     )
-
-
-def apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Put a service's field errors on the form (unknown fields go to the top)."""
-    if hasattr(exc, "error_dict"):
-        for field, messages in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, exc.messages)

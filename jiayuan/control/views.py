@@ -40,10 +40,10 @@ from jiayuan.control.forms import (
     TransitionForm,
     VoidForm,
     ZoneSettingsForm,
-    apply_errors,
 )
 from jiayuan.control.models import Contact, Quarantine, ZoneOverride
 from jiayuan.control.policies import PRESETS
+from jiayuan.core.forms import apply_service_errors
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
@@ -204,7 +204,7 @@ def zone_detail(request, kind: str, pk: int):
                     **{kind: target},
                 )
             except ValidationError as exc:
-                apply_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, _("已人工调整分区等级。"))
                 return redirect("control:zone", kind=kind, pk=pk)
@@ -279,7 +279,7 @@ def policy(request):
                 try:
                     services.zone_settings_update(actor=user, neighbourhood=neighbourhood, **settings_form.cleaned_data)
                 except ValidationError as exc:
-                    apply_errors(settings_form, exc)
+                    apply_service_errors(settings_form, exc)
                 else:
                     messages.success(request, _("分区设置已保存, 已重新计算分区等级。"))
                     return redirect(_policy_url(neighbourhood))
@@ -335,7 +335,7 @@ def policy_edit(request, neighbourhood_id: int, reason: str):
                 note=data["note"],
             )
         except ValidationError as exc:
-            apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("政策已保存。已在隔离中的人员按原政策执行。"))
             return redirect(_policy_url(neighbourhood))
@@ -389,7 +389,7 @@ def case_create(request):
                 notes=data["notes"],
             )
         except ValidationError as exc:
-            apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("病例已登记, 分区等级已重新计算。"))
             return redirect("control:case", case_id=case.pk)
@@ -418,7 +418,7 @@ def case_detail(request, case_id: int):
                 try:
                     services.case_void(actor=user, case=case, **void_form.cleaned_data)
                 except ValidationError as exc:
-                    apply_errors(void_form, exc)
+                    apply_service_errors(void_form, exc)
                 else:
                     messages.success(request, _("病例已作废, 分区等级已重新计算。"))
                     return redirect("control:case", case_id=case.pk)
@@ -429,7 +429,7 @@ def case_detail(request, case_id: int):
                 try:
                     services.case_transition(actor=user, case=case, **transition_form.cleaned_data)
                 except ValidationError as exc:
-                    apply_errors(transition_form, exc)
+                    apply_service_errors(transition_form, exc)
                 else:
                     messages.success(request, _("病例状态已更新。"))
                     return redirect("control:case", case_id=case.pk)
@@ -439,7 +439,7 @@ def case_detail(request, case_id: int):
                 try:
                     services.contact_add(actor=user, case=case, **contact_form.cleaned_data)
                 except ValidationError as exc:
-                    apply_errors(contact_form, exc)
+                    apply_service_errors(contact_form, exc)
                 else:
                     messages.success(request, _("密接已登记, 隔离已按政策开始。"))
                     return redirect("control:case", case_id=case.pk)
@@ -522,7 +522,7 @@ def quarantine_create(request):
         try:
             q = services.quarantine_start(actor=user, **form.cleaned_data)
         except ValidationError as exc:
-            apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("隔离已按政策登记。"))
             return redirect("control:quarantine", quarantine_id=q.pk)
@@ -582,7 +582,7 @@ def quarantine_detail(request, quarantine_id: int):
                     services.health_check_record(actor=user, quarantine=q, on=today, source="staff", **data)
                     msg = _("健康监测已记录。")
             except ValidationError as exc:
-                apply_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, msg)
                 return redirect("control:quarantine", quarantine_id=q.pk)
@@ -694,7 +694,7 @@ def returnee_create(request):
         try:
             services.returnee_register(actor=user, **form.cleaned_data)
         except ValidationError as exc:
-            apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("返沪人员已登记, 已按政策安排隔离或健康监测。"))
             return redirect("control:returnees")

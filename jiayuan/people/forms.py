@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from jiayuan.core.forms import apply_service_errors
 from jiayuan.people import normalize
 from jiayuan.people.choices import Gender, IdType, Presence, Relation, Residency, Tag
 from jiayuan.people.importer import MSG_EXTENSION
@@ -51,11 +52,7 @@ class ResidentForm(forms.Form):
 
     def add_service_errors(self, exc: ValidationError) -> None:
         """Show a service's ValidationError beside the fields it names."""
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.message_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        else:
-            self.add_error(None, exc.messages)
+        apply_service_errors(self, exc)
 
 
 class ImportUploadForm(forms.Form):

@@ -74,12 +74,14 @@ def parse_mainland_id(value) -> tuple[str, dt.date, str]:
 
 
 def _today() -> dt.date:
-    # timezone.localdate() costs microseconds per call; an import validates 100,000 IDs.
-    return _today_cached(int(time.monotonic() // 600))
+    # timezone.localdate() costs microseconds per call; an import validates 100,000 IDs. Cached per
+    # wall-clock minute: the monotonic clock ignored date changes (midnight, or a test's frozen
+    # date) for up to ten minutes and rejected a baby born "in the future".
+    return _today_cached(int(time.time() // 60))
 
 
 @lru_cache(maxsize=1)
-def _today_cached(_ten_minutes: int) -> dt.date:
+def _today_cached(_minute: int) -> dt.date:
     return timezone.localdate()
 
 

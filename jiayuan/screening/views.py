@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from jiayuan.core.forms import apply_service_errors
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
@@ -51,14 +52,6 @@ def _date_or_today(value) -> dt.date:
 
 def _error_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, msgs in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, msgs)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _caps(request, round_) -> dict:
@@ -102,7 +95,7 @@ def rounds(request):
                     buildings=list(d["buildings"]),
                 )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, _("已新建筛查轮次, 请添加采样点并生成采样安排。"))
                 return redirect("screening:plan", round_id=round_.pk)
@@ -149,7 +142,7 @@ def plan(request, round_id: int):
             try:
                 services.station_create(actor=request.user, round_=round_, **form.cleaned_data)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, _("已添加采样点, 请重新生成采样安排。"))
                 return redirect("screening:plan", round_id=round_.pk)

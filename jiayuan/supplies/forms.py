@@ -15,17 +15,6 @@ DATE = forms.DateInput(attrs={"type": "date"})
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-def apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Put a service's errors on the form's fields (unknown fields become form errors)."""
-    if hasattr(exc, "error_dict"):
-        for field, messages in exc.message_dict.items():
-            for message in messages:
-                form.add_error(field if field in form.fields else None, message)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
-
-
 class _Upload(forms.FileField):
     def clean(self, data, initial=None):
         f = super().clean(data, initial)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from jiayuan.accounts.services import household_link_resolve, household_link_token
 from jiayuan.control.selectors import zone_levels
+from jiayuan.core.forms import apply_service_errors
 from jiayuan.supplies import forms, selectors, services
 from jiayuan.supplies.choices import GroupBuyStatus, LeaderStatus, SelectionMode
 from jiayuan.supplies.models import AppointmentWindow, GroupBuy
@@ -121,7 +122,7 @@ def order(request, token, link, household, group_buy_id: int):
                 idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as exc:
-            forms.apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("下单成功, 请按团长的方式付款。") if created else _("订单已提交过了。"))
             return redirect("supplies_household:home", token=token)
@@ -171,7 +172,7 @@ def leader_apply(request, token, link, household):
                 documents=form.documents(),
             )
         except ValidationError as exc:
-            forms.apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("申请已提交, 请等待居委会和业委会审核。"))
             return redirect("supplies_household:home", token=token)
@@ -197,7 +198,7 @@ def leader_propose(request, token, link, household):
                 **form.proposal(),
             )
         except ValidationError as exc:
-            forms.apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("方案已提交, 进入比价。"))
             return redirect("supplies_household:home", token=token)

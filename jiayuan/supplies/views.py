@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from jiayuan.core.forms import apply_service_errors
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
@@ -117,7 +118,7 @@ def settings_edit(request):
         try:
             services.settings_update(actor=request.user, neighbourhood=nb, **form.cleaned_data)
         except ValidationError as exc:
-            forms.apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("设置已保存"))
             return redirect("supplies:index")
@@ -168,7 +169,7 @@ def leader_create(request):
                     documents=form.documents(),
                 )
             except ValidationError as exc:
-                forms.apply_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, _("已登记团长申请,等待审核"))
                 return redirect("supplies:leader", leader_id=leader.pk)
@@ -263,7 +264,7 @@ def group_buy_propose(request, leader_id: int):
                 **form.proposal(),
             )
         except ValidationError as exc:
-            forms.apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("已提交团购方案,进入比价"))
             return redirect("supplies:group_buy", group_buy_id=gb.pk)
@@ -459,7 +460,7 @@ def proxy_order(request, group_buy_id: int):
                 idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as exc:
-            forms.apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("已为 %(name)s 代下单") % {"name": resident.name})
             return redirect("supplies:group_buy", group_buy_id=gb.pk)
@@ -556,7 +557,7 @@ def handout_list(request):
                     compound=d["compound"],
                 )
             except ValidationError as exc:
-                forms.apply_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, _("已创建发放轮次"))
                 return redirect("supplies:handout", round_id=rnd.pk)
@@ -625,7 +626,7 @@ def stock(request):
                 lines=form.lines(),
             )
         except ValidationError as exc:
-            forms.apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("捐赠已入库"))
             return redirect("supplies:stock")
@@ -651,7 +652,7 @@ def stock_detail(request, stock_id: int):
             try:
                 services.stock_issue(actor=request.user, stock_item=item, **issue_form.cleaned_data)
             except ValidationError as exc:
-                forms.apply_errors(issue_form, exc)
+                apply_service_errors(issue_form, exc)
             else:
                 messages.success(request, _("已出库"))
                 return redirect("supplies:stock_item", stock_id=item.pk)
@@ -687,7 +688,7 @@ def campaign_list(request):
             try:
                 campaign = services.campaign_create(actor=request.user, neighbourhood=nb, **form.cleaned_data)
             except ValidationError as exc:
-                forms.apply_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 return redirect("supplies:campaign", campaign_id=campaign.pk)
     campaigns = selectors.campaign_list(user=request.user)
@@ -718,7 +719,7 @@ def campaign_detail(request, campaign_id: int):
                 try:
                     services.window_create(actor=request.user, campaign=campaign, **window_form.cleaned_data)
                 except ValidationError as exc:
-                    forms.apply_errors(window_form, exc)
+                    apply_service_errors(window_form, exc)
                 else:
                     messages.success(request, _("已添加时段"))
                     return redirect("supplies:campaign", campaign_id=campaign.pk)
@@ -740,7 +741,7 @@ def campaign_detail(request, campaign_id: int):
                             mode=d["mode"],
                         )
                     except ValidationError as exc:
-                        forms.apply_errors(book_form, exc)
+                        apply_service_errors(book_form, exc)
                     else:
                         messages.success(request, _("已预约,凭证号 %(v)s") % {"v": booking.voucher})
                         return redirect("supplies:campaign", campaign_id=campaign.pk)

@@ -187,3 +187,14 @@ def test_parsing_reads_chinese_labels_whatever_the_active_language():
         assert normalize.parse_tags("党员、透析/化疗") == ["party_member", "dialysis"]
         assert normalize.parse_presence("外出") == "away"
         assert normalize.parse_residency("租户") == "tenant"
+
+
+def test_birth_date_check_follows_the_clock_not_a_cached_day():
+    """A date seen earlier (a frozen test clock, or yesterday before midnight) must not make
+    today's newborn look born in the future."""
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2012, 7, 6, 12, 0, tzinfo=dt.UTC), tick=False), pytest.raises(ValidationError):
+        normalize.parse_mainland_id("310113201207070040")  # born 2012-07-07: tomorrow
+    with time_machine.travel(dt.datetime(2012, 7, 7, 12, 0, tzinfo=dt.UTC), tick=False):
+        assert normalize.parse_mainland_id("310113201207070040")[1] == dt.date(2012, 7, 7)
