@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jiayuan.accounts.models import ApiToken, Assignment, HouseholdLink, User
+from jiayuan.core import rawsql
 from jiayuan.core.audit import audit_record
 from jiayuan.core.permissions import Role
 from jiayuan.places.models import Building, Compound, Household, Neighbourhood, Street
@@ -93,10 +94,13 @@ def api_token_authenticate(key: str) -> User | None:
     qn = conn.ops.quote_name
     user_fields = list(User._meta.concrete_fields)
     a_fields = list(Assignment._meta.concrete_fields)
+    token_fields = [ApiToken._meta.get_field("id"), ApiToken._meta.get_field("last_used_at")]
     cols = ", ".join(
-        [f"t.{qn('id')}", f"t.{qn('last_used_at')}"]
-        + [f"u.{qn(f.column)}" for f in user_fields]
-        + [f"a.{qn(f.column)}" for f in a_fields]
+        [
+            rawsql.columns(token_fields, "t", conn),
+            rawsql.columns(user_fields, "u", conn),
+            rawsql.columns(a_fields, "a", conn),
+        ]
     )
     sql = (
         f"SELECT {cols} FROM {qn(ApiToken._meta.db_table)} t "  # noqa: S608 - names from the models
@@ -111,32 +115,17 @@ def api_token_authenticate(key: str) -> User | None:
     if not rows:
         return None
     # Values as the ORM would give them (SQLite datetimes, booleans): the backend's converters.
-    token_fields = [ApiToken._meta.get_field("id"), ApiToken._meta.get_field("last_used_at")]
-    converters = []
-    for i, f in enumerate(token_fields + user_fields + a_fields):
-        col = f.get_col(f.model._meta.db_table)
-        fns = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
-        if fns:
-            converters.append((i, col, fns))
-    if converters:
-        fixed = []
-        for row in rows:
-            row = list(row)
-            for i, col, fns in converters:
-                for fn in fns:
-                    row[i] = fn(row[i], col, conn)
-            fixed.append(row)
-        rows = fixed
+    rows = rawsql.convert_rows(conn, token_fields + user_fields + a_fields, rows)
     nu, na = len(user_fields), len(a_fields)
     first = rows[0]
     token_id, last_used_at = first[0], first[1]
-    user = User.from_db(db, [f.attname for f in user_fields], list(first[2 : 2 + nu]))
+    user = rawsql.instance(User, conn, user_fields, first[2 : 2 + nu])
     assignments = []
     for row in rows:
         values = list(row[2 + nu : 2 + nu + na])
         if values[0] is None:  # the LEFT JOIN found no active assignment
             continue
-        assignment = Assignment.from_db(db, [f.attname for f in a_fields], values)
+        assignment = rawsql.instance(Assignment, conn, a_fields, values)
         assignments.append(assignment)
     user.__dict__["_jiayuan_assignments"] = assignments
     now = timezone.now()

@@ -17,9 +17,9 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from jiayuan.accounts.models import Assignment
-from jiayuan.core import crypto
+from jiayuan.core import crypto, rawsql
 from jiayuan.core.permissions import Action, Role
-from jiayuan.core.scoping import get_scoped_or_404, restrict, scope_ids
+from jiayuan.core.scoping import get_scoped_or_404, restrict, scope_ids, scope_sql
 from jiayuan.people.choices import Presence, Tag
 from jiayuan.people.models import Resident
 from jiayuan.places.models import Building, Household
@@ -89,36 +89,69 @@ def round_get(*, user, round_id: int, action: str = Action.VIEW_SCREENING) -> Ro
     return get_scoped_or_404(Round.objects.select_related("neighbourhood"), user, action, pk=round_id)
 
 
+def _scanned_sql(resident_id: int) -> tuple[str, list[int]]:
+    """A scalar subquery: the resident's ``[name, neighbourhood, household, building]`` as JSON
+    text (NULL when there is no such resident)."""
+    qn = connection.ops.quote_name
+    build = "json_build_array" if connection.vendor == "postgresql" else "json_array"
+    cast = "::text" if connection.vendor == "postgresql" else ""
+    return (
+        f"SELECT {build}(r.name, r.neighbourhood_id, r.household_id, h.building_id){cast} "  # noqa: S608
+        f"FROM {qn(Resident._meta.db_table)} r LEFT JOIN {qn(Household._meta.db_table)} h "
+        "ON h.id = r.household_id WHERE r.id = %s",
+        [resident_id],
+    )
+
+
 def round_for_scan(*, user, round_id: int, resident_id: int | None) -> tuple[Round, dict | None]:
     """The round (through the user's ``SAMPLE`` scope, else 404) and the scanned resident's few
     columns (``name``, ``nb``, ``hh``, ``b``; None when there is no such resident), in one query:
     the scan's hot path. The resident is not scoped here: the service checks the round's
-    neighbourhood, which is what a sampler's scope covers."""
+    neighbourhood, which is what a sampler's scope covers.
+
+    Where the user's scope is a plain condition on the round's own columns (a neighbourhood's
+    samplers and staff: ``scope_sql``), the query is written by hand — compiling it through the
+    ORM costs more CPU than running it; otherwise it goes through ``restrict``."""
+    if not isinstance(round_id, int) or not 0 < round_id < 2**63:
+        raise Http404
+    scope = scope_sql(Round, user, Action.SAMPLE, "r0", connection)
+    if scope is None:
+        return _round_for_scan_orm(user=user, round_id=round_id, resident_id=resident_id)
+    fields = list(Round._meta.concrete_fields)
+    scanned_sql, params = _scanned_sql(resident_id) if resident_id is not None else ("NULL", [])
+    sql = (
+        f"SELECT {rawsql.columns(fields, 'r0', connection)}, ({scanned_sql}) "  # noqa: S608 - names from the models
+        f"FROM {connection.ops.quote_name(Round._meta.db_table)} r0 WHERE r0.id = %s AND {scope[0]}"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [*params, round_id, *scope[1]])
+        rows = cur.fetchall()
+    if not rows:
+        raise Http404
+    row = rawsql.convert_rows(connection, fields, rows)[0]
+    round_ = rawsql.instance(Round, connection, fields, row[: len(fields)])
+    return round_, _scanned(row[len(fields)])
+
+
+def _scanned(text: str | None) -> dict | None:
+    if not text:
+        return None
+    name, nb, hh, building = json.loads(text)
+    return {"name": name, "nb": nb, "hh": hh, "b": building}
+
+
+def _round_for_scan_orm(*, user, round_id: int, resident_id: int | None) -> tuple[Round, dict | None]:
     qs = restrict(Round.objects.all(), user, Action.SAMPLE).order_by()
     if resident_id is not None:
         # A hand-written scalar subquery: the ORM's Subquery + JSONObject costs ~2 ms to compile,
         # more than the query takes to run.
-        qn = connection.ops.quote_name
-        build = "json_build_array" if connection.vendor == "postgresql" else "json_array"
-        cast = "::text" if connection.vendor == "postgresql" else ""
-        qs = qs.annotate(
-            _scanned=RawSQL(  # noqa: S611 - table names from the models, the id a parameter
-                f"SELECT {build}(r.name, r.neighbourhood_id, r.household_id, h.building_id){cast} "  # noqa: S608
-                f"FROM {qn(Resident._meta.db_table)} r LEFT JOIN {qn(Household._meta.db_table)} h "
-                "ON h.id = r.household_id WHERE r.id = %s",
-                [resident_id],
-                output_field=TextField(),
-            )
-        )
+        scanned_sql, params = _scanned_sql(resident_id)
+        qs = qs.annotate(_scanned=RawSQL(scanned_sql, params, output_field=TextField()))  # noqa: S611
     try:
         round_ = qs.get(pk=round_id)
     except (Round.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
-    scanned = None
-    if getattr(round_, "_scanned", None):
-        name, nb, hh, building = json.loads(round_._scanned)
-        scanned = {"name": name, "nb": nb, "hh": hh, "b": building}
-    return round_, scanned
+    return round_, _scanned(getattr(round_, "_scanned", None))
 
 
 def round_residents(*, user, round_: Round, action: str = Action.VIEW_SCREENING) -> QuerySet[Resident]:

@@ -579,6 +579,21 @@ def _insert_sample(sample: Sample) -> bool:
     return True
 
 
+def _resident_outcome(actor, round_: Round, resident: Resident, tube: Tube) -> ScanOutcome:
+    """The (not yet stored) sample of a roster resident in ``tube``, as a scan's outcome."""
+    sample = Sample(
+        round=round_,
+        tube=tube,
+        neighbourhood_id=round_.neighbourhood_id,
+        building_id=resident.building_id_cached,
+        resident=resident,
+        kind=SampleKind.RESIDENT,
+        is_retest=tube.is_retest,
+        sampled_by=_user(actor),
+    )
+    return ScanOutcome(tube=tube, sample=sample, name=resident.name)
+
+
 @transaction.atomic
 def sample_scan(
     *, actor, round_: Round, tube_barcode: str, resident_code: str, open_tube: bool = True, retest: bool = False
@@ -631,20 +646,11 @@ def _sample_scan(
         )
         if retest_row is None:
             raise ScanRejected(MSG_NOT_ON_RETEST, status=422, code="not_on_retest")
-    sample = Sample(
-        round=round_,
-        tube=tube,
-        neighbourhood_id=round_.neighbourhood_id,
-        building_id=resident.building_id_cached,
-        resident=resident,
-        kind=SampleKind.RESIDENT,
-        is_retest=tube.is_retest,
-        sampled_by=_user(actor),
-    )
-    outcome = ScanOutcome(tube=tube, sample=sample, name=resident.name)
+    outcome = _resident_outcome(actor, round_, resident, tube)
+    sample = outcome.sample
     changes = {"round": round_.pk, "tube": tube.barcode, "fill": tube.fill_count, "retest": tube.is_retest}
     if connection.vendor == "postgresql":
-        inserted, recorded = _insert_sample_audited(actor=actor, outcome=outcome, changes=changes, record=record)
+        inserted, recorded = _insert_sample_audited(actor=actor, outcome=outcome, record=record)
     else:
         inserted = _insert_sample(sample)
         recorded = True
@@ -668,34 +674,95 @@ def _sample_scan(
     return outcome
 
 
-def _insert_sample_audited(
-    *, actor, outcome: ScanOutcome, changes: dict, record: tuple[str, str] | None
-) -> tuple[bool, bool]:
-    """PostgreSQL: the sample, its audit event (as ``audit_record`` writes it) and the
-    idempotency record in ONE statement (data-modifying CTEs), the scan's last round trip.
+def _sample_statement(
+    *, actor, outcome: ScanOutcome, record: tuple[str, str] | None, take: tuple[int, str] | None
+) -> tuple[str, list[Any]]:
+    """PostgreSQL: the scan's writes as ONE statement (data-modifying CTEs) — the sample, its audit
+    event (as ``audit_record`` writes it) and the idempotency record whose body is the 201 answer.
 
-    ``INSERT … ON CONFLICT DO NOTHING`` on the sample: when the person is already swabbed in this
-    round nothing is inserted (no audit, no record either). Returns (sample inserted, answer
-    recorded — False when the idempotency key was already answered).
+    ``take=None`` (the transactional path): the tube place is already taken and ``outcome.tube`` is
+    it; the sample is ``INSERT … ON CONFLICT DO NOTHING`` so an already swabbed person inserts
+    nothing (no audit, no record either), and so does an idempotency key that is already answered.
+    The statement returns ``(sample id, recorded)``, or no row.
+
+    ``take=(round_id, barcode)`` (the fast path, one round trip in autocommit): the statement also
+    takes the place in the open, not full, not retest tube with the guarded UPDATE of
+    ``_take_place`` or, when the round has no such barcode yet, opens the tube with this swab in
+    it (and audits the opening as ``tube_open`` does); the sample and the record are not ``ON
+    CONFLICT``, so a duplicate person or a replayed key raises ``IntegrityError`` and the whole
+    statement, the tube's fill or opening with it, is undone. It returns ``(sample id, true, fill,
+    pool size, status, tube id)``, or no row when no place is free (a full, closed or retest tube,
+    or a tube a concurrent scan is opening: the transactional path answers those).
     """
     sample = outcome.sample
     qn = connection.ops.quote_name
     ctx = context.current()
     now = timezone.now()
     user = _user(actor)
-    answer = outcome.as_dict() | {"sample_id": 0}
-    audit_table = qn(AuditEvent._meta.db_table)
-    sql = (
-        f"WITH s AS (INSERT INTO {qn(Sample._meta.db_table)} (round_id, tube_id, neighbourhood_id, building_id, "  # noqa: S608
+    params: list[Any] = []
+    if take is None:
+        tube = outcome.tube
+        sql = "WITH t AS (SELECT %s::bigint AS id, %s::int AS fill_count, %s::int AS pool_size, %s::text AS status), "
+        params += [tube.pk, tube.fill_count, tube.pool_size, tube.status]
+        conflict = " ON CONFLICT DO NOTHING"
+    else:
+        round_id, barcode = take
+        tube_table = qn(Tube._meta.db_table)
+        pool = outcome.tube.pool_size
+        sql = (
+            # u: a place in the open tube; n: or the tube opened with this first swab in it.
+            f"WITH u AS (UPDATE {tube_table} SET fill_count = fill_count + 1, "  # noqa: S608
+            "status = CASE WHEN fill_count + 1 >= pool_size THEN %s ELSE status END, "
+            "closed_at = CASE WHEN fill_count + 1 >= pool_size THEN %s ELSE closed_at END "
+            "WHERE round_id = %s AND barcode = %s AND status = %s AND fill_count < pool_size AND NOT is_retest "
+            "RETURNING id, fill_count, pool_size, status), "
+            f"n AS (INSERT INTO {tube_table} (round_id, neighbourhood_id, barcode, pool_size, fill_count, status, "
+            "is_retest, result, opened_by_id, opened_at, closed_at) "
+            "SELECT %s, %s, %s, %s, 1, %s, false, %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM u) "
+            "ON CONFLICT DO NOTHING RETURNING id, fill_count, pool_size, status), "
+            f"o AS (INSERT INTO {qn(AuditEvent._meta.db_table)} (created_at, actor_id, actor_label, action, "
+            "object_type, object_id, object_repr, neighbourhood_id, changes, ip, user_agent, channel) "
+            "SELECT %s, %s, %s, 'screening.tube_open', %s, n.id::text, %s, %s, %s, %s, %s, %s FROM n), "
+            "t AS (SELECT * FROM u UNION ALL SELECT * FROM n), "
+        )
+        params += [TubeStatus.CLOSED, now, round_id, barcode, TubeStatus.OPEN]
+        params += [
+            round_id,
+            outcome.sample.neighbourhood_id,
+            barcode,
+            pool,
+            TubeStatus.CLOSED if pool <= 1 else TubeStatus.OPEN,
+            TubeResult.PENDING,
+            user.pk if user else None,
+            now,
+            now if pool <= 1 else None,
+        ]
+        # As ``tube_open`` audits it.
+        params += [
+            now,
+            user.pk if user else None,
+            (user.get_username() if user else str(actor or ""))[:150],
+            Tube._meta.label_lower,
+            f"{barcode} (0/{pool})",
+            outcome.sample.neighbourhood_id,
+            json.dumps({"round": round_id, "pool_size": pool, "retest": False}),
+            ctx.ip,
+            ctx.user_agent,
+            ctx.channel,
+        ]
+        conflict = ""
+    sql += (
+        f"s AS (INSERT INTO {qn(Sample._meta.db_table)} (round_id, tube_id, neighbourhood_id, building_id, "  # noqa: S608
         "resident_id, kind, is_retest, person_name, person_contact, person_contact_hash, sampled_by_id, sampled_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, '', '', '', %s, %s) ON CONFLICT DO NOTHING RETURNING id), "
-        f"a AS (INSERT INTO {audit_table} (created_at, actor_id, actor_label, action, object_type, object_id, "
-        "object_repr, neighbourhood_id, changes, ip, user_agent, channel) "
-        "SELECT %s, %s, %s, %s, %s, s.id::text, '#' || %s || ' → ' || %s, %s, %s, %s, %s, %s FROM s)"
+        f"SELECT %s, t.id, %s, %s, %s, %s, %s, '', '', '', %s, %s FROM t{conflict} RETURNING id), "
+        f"a AS (INSERT INTO {qn(AuditEvent._meta.db_table)} (created_at, actor_id, actor_label, action, object_type, "
+        "object_id, object_repr, neighbourhood_id, changes, ip, user_agent, channel) "
+        "SELECT %s, %s, %s, %s, %s, s.id::text, '#' || %s || ' → ' || t.id, %s, "
+        "jsonb_build_object('round', %s::int, 'tube', %s::text, 'fill', t.fill_count, 'retest', %s::boolean), "
+        "%s, %s, %s FROM s, t)"
     )
-    params: list[Any] = [
+    params += [
         sample.round_id,
-        sample.tube_id,
         sample.neighbourhood_id,
         sample.building_id,
         sample.resident_id,
@@ -709,31 +776,88 @@ def _insert_sample_audited(
         "screening.sample",
         Sample._meta.label_lower,
         str(sample.resident_id),
-        str(sample.tube_id),
         sample.neighbourhood_id,
-        AuditEvent._meta.get_field("changes").get_db_prep_save(changes, connection),
+        sample.round_id,
+        outcome.tube.barcode,
+        sample.is_retest,
         ctx.ip,
         ctx.user_agent,
         ctx.channel,
     ]
+    returning = "s.id, true, t.fill_count, t.pool_size, t.status, t.id FROM s, t"
     if record is not None:
+        # The answer as ``ScanOutcome.as_dict`` gives it, with what only the statement knows.
         sql += (
             f", i AS (INSERT INTO {qn(IdempotencyRecord._meta.db_table)} (scope, key, status, body, created_at) "  # noqa: S608
-            "SELECT %s, %s, 201, jsonb_set(%s::jsonb, '{sample_id}', to_jsonb(s.id)), %s FROM s "
-            "ON CONFLICT DO NOTHING RETURNING 1) SELECT s.id, EXISTS (SELECT 1 FROM i) FROM s"
+            "SELECT %s, %s, 201, %s::jsonb || jsonb_build_object('sample_id', s.id, 'fill', t.fill_count, "
+            "'pool_size', t.pool_size, 'full', t.fill_count >= t.pool_size, 'closed', t.status = %s), %s "
+            f"FROM s, t{conflict} RETURNING 1) "
         )
-        params += [record[0], record[1], json.dumps(answer), now]
-    else:
-        sql += " SELECT s.id, true FROM s"
+        params += [record[0], record[1], json.dumps(outcome.as_dict()), TubeStatus.CLOSED, now]
+        returning = "s.id, EXISTS (SELECT 1 FROM i), t.fill_count, t.pool_size, t.status, t.id FROM s, t"
+    return f"{sql} SELECT {returning}", params
+
+
+def _insert_sample_audited(*, actor, outcome: ScanOutcome, record: tuple[str, str] | None) -> tuple[bool, bool]:
+    """PostgreSQL: the sample, its audit event and the idempotency record in one statement (see
+    ``_sample_statement``), the scan's last round trip. Returns (sample inserted, answer recorded —
+    False when the idempotency key was already answered)."""
+    sql, params = _sample_statement(actor=actor, outcome=outcome, record=record, take=None)
     with connection.cursor() as cur:
         cur.execute(sql, params)
         row = cur.fetchone()
     if row is None:
         return False, False
+    sample = outcome.sample
     sample.pk = row[0]
-    sample.sampled_at = now
+    sample.sampled_at = timezone.now()
     sample._state.adding = False
     return True, bool(row[1])
+
+
+def _sample_scan_fast(
+    *, actor, round_: Round, tube_barcode: str, resident_code: str, scanned: dict | None, record
+) -> ScanOutcome | None:
+    """PostgreSQL, the scanner's normal case — a roster resident into an open tube that has room —
+    in ONE statement and one round trip, without BEGIN/COMMIT (see ``_sample_statement``).
+
+    The checks that need no database run first and refuse as ``_sample_scan`` does. None: the
+    statement changed nothing (no such open place, a duplicate person, a replayed key) and the
+    transactional ``_sample_scan`` must answer — it finds the exact reason, opens a new tube, or
+    replays the stored answer.
+    """
+    _check_round_open(round_)
+    resident = _resolve_resident(round_, resident_code, scanned)
+    barcode = _clean_barcode(tube_barcode)
+    tube = Tube(
+        round=round_,
+        neighbourhood_id=round_.neighbourhood_id,
+        barcode=barcode,
+        pool_size=round_.pool_size,
+        status=TubeStatus.OPEN,
+    )
+    outcome = _resident_outcome(actor, round_, resident, tube)
+    sample = outcome.sample
+    sql, params = _sample_statement(actor=actor, outcome=outcome, record=record, take=(round_.pk, barcode))
+    try:
+        if connection.in_atomic_block:  # inside a caller's transaction: undo only this statement
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute(sql, params)
+                row = cur.fetchone()
+        else:  # autocommit: the statement is its own transaction
+            with connection.cursor() as cur:
+                cur.execute(sql, params)
+                row = cur.fetchone()
+    except IntegrityError:
+        return None
+    if row is None:
+        return None
+    sample.pk, _recorded, tube.fill_count, tube.pool_size, tube.status, tube.pk = row
+    tube._state.adding = False
+    sample.tube = tube
+    sample.sampled_at = timezone.now()
+    sample._state.adding = False
+    return outcome
 
 
 def _mask_contact(contact: str) -> str:
@@ -827,22 +951,31 @@ def sample_scan_one(
     scan that went through is refused as a duplicate or a full tube), is the stored answer read —
     and the retry's own writes are rolled back, so nothing is stored twice. The normal scan with a
     key costs one INSERT and no lookup.
+
+    On PostgreSQL the normal scan (a resident read with the round, an open tube with room) is one
+    statement in autocommit — tube place, sample, audit event and answer (``_sample_scan_fast``);
+    anything else falls through to the transactional path, which gives the exact answer.
     """
     from jiayuan.core.idempotency import MAX_KEY_LENGTH
 
     key = (idempotency_key or "")[:MAX_KEY_LENGTH]
     scope = idempotency_scope(actor, round_)[:200]
+    record = (scope, key) if key else None
+    scan = {
+        "actor": actor,
+        "round_": round_,
+        "tube_barcode": tube,
+        "resident_code": resident_code,
+        "scanned": scanned,
+        "record": record,
+    }
     try:
-        with transaction.atomic():
-            outcome = _sample_scan(
-                actor=actor,
-                round_=round_,
-                tube_barcode=tube,
-                resident_code=resident_code,
-                retest=retest,
-                scanned=scanned,
-                record=(scope, key) if key else None,
-            )
+        outcome = None
+        if connection.vendor == "postgresql" and scanned is not _UNSET and not retest:
+            outcome = _sample_scan_fast(**scan)
+        if outcome is None:
+            with transaction.atomic():
+                outcome = _sample_scan(**scan, retest=retest)
         return 201, outcome.as_dict()
     except (ValidationError, _Replay, IntegrityError) as exc:
         if key:

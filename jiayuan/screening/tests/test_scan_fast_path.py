@@ -42,15 +42,17 @@ def scan(client, round_, sampler):
     return do
 
 
-def test_scan_with_idempotency_key_takes_at_most_five_queries(scan, residents):
-    scan({"tube": "T1", "resident_code": code(residents["b1"][0]), "idempotency_key": "warm"})  # opens T1
-    with CaptureQueriesContext(connection) as ctx:
-        resp = scan({"tube": "T1", "resident_code": code(residents["b1"][1]), "idempotency_key": "k-2"})
-    assert resp.status_code == 201, resp.content
-    statements = _statements(ctx)
-    # PostgreSQL: token+user+assignments, round+resident, the tube's place, sample+audit+record.
-    limit = 5 if connection.vendor == "postgresql" else 7
-    assert len(statements) <= limit, statements
+def test_scan_with_idempotency_key_takes_at_most_three_queries_on_postgresql(scan, residents):
+    scan({"tube": "W0", "resident_code": code(residents["b2"][1])})  # the token's last use is stamped
+    for n, (tube, r) in enumerate([("T1", residents["b1"][0]), ("T1", residents["b1"][1]), ("T2", residents["b2"][0])]):
+        with CaptureQueriesContext(connection) as ctx:
+            resp = scan({"tube": tube, "resident_code": code(r), "idempotency_key": f"k-{n}"})
+        assert resp.status_code == 201, resp.content
+        statements = _statements(ctx)
+        # PostgreSQL: token+user+assignments, round+resident, then tube place (or the tube's
+        # opening) + sample + audit + record in one statement — for a new tube too.
+        limit = 3 if connection.vendor == "postgresql" else (7 if n == 1 else 12)
+        assert len(statements) <= limit, [q[:90] for q in statements]
 
 
 def test_scan_writes_the_audit_event_and_the_idempotency_record(scan, residents, sampler, round_):
@@ -244,3 +246,143 @@ def test_leader_cannot_read_another_buildings_missed_list_on_the_page(
     assert client.get(f"/screening/{round_.pk}/missed/?building={building2.pk}").status_code == 404
     whole = client.get(f"/screening/{round_.pk}/missed/").content.decode()
     assert residents["b2"][0].name not in whole and residents["b1"][0].name in whole
+
+
+# --- The one-statement scan in autocommit (PostgreSQL), as the server runs it ---------------------
+
+needs_pg = pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement scan is PostgreSQL's")
+
+
+@pytest.fixture
+def live_scan(client, round_, sampler):
+    """``scan`` outside any test transaction: each request commits as in production."""
+    _t, key = api_token_create(actor=None, user=sampler)
+    url = f"/api/v1/rounds/{round_.pk}/samples"
+
+    def do(body, *, c=client):
+        return c.post(url, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    client.get("/api/v1/rounds", HTTP_AUTHORIZATION=f"Bearer {key}")  # the token's last use is stamped
+    return do
+
+
+@needs_pg
+@pytest.mark.django_db(transaction=True)
+def test_autocommit_scan_is_one_statement_without_begin_or_savepoint(live_scan, residents, round_, sampler):
+    with CaptureQueriesContext(connection) as ctx:
+        first = live_scan({"tube": "N1", "resident_code": code(residents["b1"][0]), "idempotency_key": "a"})
+        second = live_scan({"tube": "N1", "resident_code": code(residents["b1"][1]), "idempotency_key": "b"})
+    assert first.status_code == second.status_code == 201, (first.content, second.content)
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    assert len(sqls) == 6 and not any(q.upper().startswith(_TX) for q in sqls), sqls
+    assert first.json()["fill"] == 1 and second.json()["fill"] == 2 and not second.json()["full"]
+    tube = Tube.objects.get(round=round_, barcode="N1")
+    assert (tube.fill_count, tube.status, tube.pool_size, tube.opened_by_id) == (2, "open", 5, sampler.pk)
+    # The opening is audited as ``tube_open`` audits it, once.
+    opened = AuditEvent.objects.get(action="screening.tube_open")
+    assert (opened.object_type, opened.object_id, opened.object_repr) == ("screening.tube", str(tube.pk), "N1 (0/5)")
+    assert opened.changes == {"round": round_.pk, "pool_size": 5, "retest": False}
+    assert opened.actor_id == sampler.pk and opened.neighbourhood_id == round_.neighbourhood_id
+    fills = sorted(AuditEvent.objects.filter(action="screening.sample").values_list("changes__fill", flat=True))
+    assert fills == [1, 2]
+    assert IdempotencyRecord.objects.get(key="b").body == second.json()
+
+
+@needs_pg
+@pytest.mark.django_db(transaction=True)
+def test_autocommit_refusals_undo_the_tube_place(live_scan, residents, round_):
+    r = residents["b1"][0]
+    assert live_scan({"tube": "N1", "resident_code": code(r)}).status_code == 201
+    again = live_scan({"tube": "N1", "resident_code": code(r)})
+    assert again.status_code == 409 and again.json()["code"] == "duplicate"
+    elsewhere = live_scan({"tube": "N2", "resident_code": code(r), "idempotency_key": "x"})
+    assert elsewhere.status_code == 409 and elsewhere.json()["code"] == "duplicate"
+    assert Tube.objects.get(round=round_, barcode="N1").fill_count == 1
+    assert not Tube.objects.filter(round=round_, barcode="N2").exists()
+    assert not IdempotencyRecord.objects.filter(key="x").exists()
+    assert Sample.objects.count() == 1 and AuditEvent.objects.filter(action="screening.sample").count() == 1
+
+
+@needs_pg
+@pytest.mark.django_db(transaction=True)
+def test_autocommit_retry_with_the_same_key_replays_and_stores_nothing(live_scan, residents, round_):
+    a, b = residents["b1"][0], residents["b1"][1]
+    first = live_scan({"tube": "N1", "resident_code": code(a), "idempotency_key": "same"})
+    retry = live_scan({"tube": "N1", "resident_code": code(a), "idempotency_key": "same"})
+    other = live_scan({"tube": "N1", "resident_code": code(b), "idempotency_key": "same"})
+    assert first.status_code == retry.status_code == other.status_code == 201
+    assert retry.json() == first.json() == other.json()
+    assert Tube.objects.get(round=round_, barcode="N1").fill_count == 1
+    assert Sample.objects.count() == 1 and IdempotencyRecord.objects.filter(key="same").count() == 1
+
+
+@needs_pg
+@pytest.mark.django_db(transaction=True)
+def test_autocommit_single_tube_round_opens_the_tube_closed(client, frozen, neighbourhood, staff, sampler, residents):
+    from jiayuan.screening import services
+
+    single = services.round_create(actor=staff, neighbourhood=neighbourhood, date=frozen, pool_size=1)
+    _t, key = api_token_create(actor=None, user=sampler)
+    url = f"/api/v1/rounds/{single.pk}/samples"
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    first = client.post(url, {"tube": "S1", "resident_code": code(residents["b1"][0])}, "application/json", **headers)
+    assert first.status_code == 201 and first.json()["full"] and first.json()["closed"]
+    tube = Tube.objects.get(round=single, barcode="S1")
+    assert tube.status == "closed" and tube.closed_at is not None and tube.fill_count == 1
+    more = client.post(url, {"tube": "S1", "resident_code": code(residents["b1"][1])}, "application/json", **headers)
+    assert more.status_code == 409 and more.json()["code"] == "tube_closed"
+
+
+@needs_pg
+@pytest.mark.django_db(transaction=True)
+def test_autocommit_concurrent_scans_through_the_api_never_overfill_or_double_swab(
+    round_, sampler, household, make_resident
+):
+    import threading
+
+    from django.db import connections
+    from django.test import Client
+
+    _t, key = api_token_create(actor=None, user=sampler)
+    url = f"/api/v1/rounds/{round_.pk}/samples"
+    people = [make_resident(household, name=f"并发{i}") for i in range(12)]
+    twice = make_resident(household, name="同一人")
+    statuses: list[tuple[str, int, str]] = []
+    barrier = threading.Barrier(2)
+
+    def worker(chunk, own_tube):
+        c = Client()
+        barrier.wait()
+        try:
+            for r in chunk:
+                resp = c.post(
+                    url,
+                    {"tube": "C1", "resident_code": code(r)},
+                    "application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {key}",
+                )
+                statuses.append(("C1", resp.status_code, resp.json().get("code", "")))
+            barrier.wait()
+            resp = c.post(
+                url,
+                {"tube": own_tube, "resident_code": code(twice)},
+                "application/json",
+                HTTP_AUTHORIZATION=f"Bearer {key}",
+            )
+            statuses.append(("twice", resp.status_code, resp.json().get("code", "")))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(people[i::2], f"X{i}")) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    tube = Tube.objects.get(round=round_, barcode="C1")
+    assert tube.fill_count == 5 == Sample.objects.filter(tube=tube).count() and tube.status == "closed"
+    c1 = [s for s in statuses if s[0] == "C1"]
+    assert sum(1 for s in c1 if s[1] == 201) == 5
+    assert all(s[1] == 409 and s[2] in ("tube_closed", "tube_full") for s in c1 if s[1] != 201), c1
+    assert sorted(s[1] for s in statuses if s[0] == "twice") == [201, 409]
+    assert Sample.objects.filter(resident=twice).count() == 1
+    assert Tube.objects.filter(round=round_, barcode__startswith="X").count() == 1
