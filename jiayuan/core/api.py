@@ -81,7 +81,7 @@ def install_error_handlers(api) -> None:
 
     @api.exception_handler(PermissionDenied)
     def _forbidden(request, exc):
-        return api.create_response(request, {"detail": "没有权限", "errors": []}, status=403)
+        return api.create_response(request, {"detail": str(exc) or "没有权限", "errors": []}, status=403)
 
     @api.exception_handler(HttpError)
     def _http_error(request, exc):

@@ -11,15 +11,14 @@ from typing import Literal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from ninja import Query, Router, Schema, Status
-from ninja.errors import HttpError
 from ninja.pagination import paginate
 from pydantic import Field
 
 from jiayuan.core.api import Pagination
 from jiayuan.core.permissions import Action
-from jiayuan.core.scoping import get_scoped_or_404, restrict
+from jiayuan.core.scoping import get_scoped_or_404
 from jiayuan.people.models import Resident
-from jiayuan.places.models import Building, Neighbourhood
+from jiayuan.places.models import Building
 from jiayuan.screening import selectors, services
 from jiayuan.screening.choices import ReportChannel
 from jiayuan.screening.codes import parse_sampling_code
@@ -85,34 +84,6 @@ class RoundOut(Schema):
         return list(obj.stations.all())
 
 
-def _round_neighbourhood(user, payload: RoundIn) -> tuple[Neighbourhood, list[Building]]:
-    buildings: list[Building] = []
-    if payload.buildings:
-        allowed = restrict(Building.objects.all(), user, Action.MANAGE_ROUNDS)
-        buildings = list(allowed.filter(pk__in=payload.buildings))
-        if len(buildings) != len(set(payload.buildings)):
-            raise ValidationError({"buildings": ["楼栋不存在或不在您的管理范围"]})
-        nb_ids = {b.neighbourhood_id for b in buildings}
-        if len(nb_ids) != 1:
-            raise ValidationError({"buildings": ["一轮筛查的楼栋须属于同一居民区"]})
-        nb = Neighbourhood.objects.get(pk=nb_ids.pop())
-        if payload.neighbourhood and payload.neighbourhood != nb.pk:
-            raise ValidationError({"neighbourhood": ["楼栋不属于该居民区"]})
-        return nb, buildings
-    neighbourhoods = restrict(Neighbourhood.objects.all(), user, Action.MANAGE_ROUNDS)
-    if payload.neighbourhood:
-        nb = neighbourhoods.filter(pk=payload.neighbourhood).first()
-        if nb is None:
-            raise ValidationError({"neighbourhood": ["居民区不存在或不在您的管理范围"]})
-        return nb, []
-    found = list(neighbourhoods[:2])
-    if not found:
-        raise HttpError(403, "没有安排检测轮次的权限")
-    if len(found) > 1:
-        raise ValidationError({"neighbourhood": ["您管理多个居民区, 请指定 neighbourhood"]})
-    return found[0], []
-
-
 @router.get("/rounds", response=list[RoundOut], summary="筛查轮次列表")
 @paginate(Pagination)
 def rounds_list(request):
@@ -123,7 +94,9 @@ def rounds_list(request):
 def rounds_create(request, payload: RoundIn):
     user = request.auth
     with transaction.atomic():
-        nb, buildings = _round_neighbourhood(user, payload)
+        nb, buildings = selectors.round_target(
+            user=user, neighbourhood_id=payload.neighbourhood, building_ids=payload.buildings or []
+        )
         round_ = services.round_create(
             actor=user,
             neighbourhood=nb,

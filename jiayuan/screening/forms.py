@@ -35,13 +35,6 @@ class RoundForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("date", timezone.localdate())
 
-    def clean(self):
-        data = super().clean()
-        nb = data.get("neighbourhood")
-        if nb and any(b.neighbourhood_id != nb.pk for b in data.get("buildings") or []):
-            self.add_error("buildings", _("楼栋不属于该居民区"))
-        return data
-
 
 class StationForm(forms.Form):
     name = forms.CharField(

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
@@ -22,7 +23,7 @@ from jiayuan.core.permissions import Action, Role
 from jiayuan.core.scoping import get_scoped_or_404, restrict, scope_ids, scope_sql
 from jiayuan.people.choices import Presence, Tag
 from jiayuan.people.models import Resident
-from jiayuan.places.models import Building, Household
+from jiayuan.places.models import Building, Household, Neighbourhood
 from jiayuan.screening.choices import AntigenResult, TubeResult, TubeStatus
 from jiayuan.screening.codes import sampling_code
 from jiayuan.screening.models import AntigenReport, Exemption, PlanSlot, Retest, Round, Sample, Station, Tube
@@ -38,6 +39,7 @@ __all__ = [
     "round_list",
     "round_residents",
     "round_stats",
+    "round_target",
     "sampling_code_for",
 ]
 
@@ -83,6 +85,39 @@ def _street_of(user, neighbourhood_id: int) -> int | None:
 
 def round_list(*, user, action: str = Action.VIEW_SCREENING) -> QuerySet[Round]:
     return restrict(Round.objects.select_related("neighbourhood"), user, action).order_by("-date", "-id")
+
+
+def round_target(
+    *, user, neighbourhood_id: int | None, building_ids: list[int]
+) -> tuple[Neighbourhood, list[Building]]:
+    """Where a new round goes, as the API names it, through the user's ``MANAGE_ROUNDS`` scope:
+    the chosen buildings (all in one neighbourhood), else the named neighbourhood, else the only
+    one the user manages. ``ValidationError`` on the field at fault; ``PermissionDenied`` when the
+    user manages no neighbourhood at all."""
+    if building_ids:
+        allowed = restrict(Building.objects.all(), user, Action.MANAGE_ROUNDS)
+        buildings = list(allowed.filter(pk__in=building_ids))
+        if len(buildings) != len(set(building_ids)):
+            raise ValidationError({"buildings": ["楼栋不存在或不在您的管理范围"]})
+        nb_ids = {b.neighbourhood_id for b in buildings}
+        if len(nb_ids) != 1:
+            raise ValidationError({"buildings": ["一轮筛查的楼栋须属于同一居民区"]})
+        nb = Neighbourhood.objects.get(pk=nb_ids.pop())
+        if neighbourhood_id and neighbourhood_id != nb.pk:
+            raise ValidationError({"neighbourhood": ["楼栋不属于该居民区"]})
+        return nb, buildings
+    neighbourhoods = restrict(Neighbourhood.objects.all(), user, Action.MANAGE_ROUNDS)
+    if neighbourhood_id:
+        nb = neighbourhoods.filter(pk=neighbourhood_id).first()
+        if nb is None:
+            raise ValidationError({"neighbourhood": ["居民区不存在或不在您的管理范围"]})
+        return nb, []
+    found = list(neighbourhoods[:2])
+    if not found:
+        raise PermissionDenied("没有安排检测轮次的权限")
+    if len(found) > 1:
+        raise ValidationError({"neighbourhood": ["您管理多个居民区, 请指定 neighbourhood"]})
+    return found[0], []
 
 
 def round_get(*, user, round_id: int, action: str = Action.VIEW_SCREENING) -> Round:

@@ -45,7 +45,7 @@ def test_create_round_returns_id_and_scope_checked(client, api_round, make_user,
     assert api_round["id"] and api_round["pool_size"] == 5 and api_round["stations"][0]["name"] == "南门采样点"
     leader = make_user(Role.BUILDING_LEADER, building)
     resp = post(client, "/api/v1/rounds", {"date": frozen.isoformat(), "pool_size": 10}, leader)
-    assert resp.status_code == 403
+    assert resp.status_code == 403 and resp.json()["detail"] == "没有安排检测轮次的权限"
     resp = post(client, "/api/v1/rounds", {"date": "2026-13-01", "pool_size": 7}, leader)
     assert resp.status_code == 422
     fields = {e["field"] for e in resp.json()["errors"]}
@@ -57,6 +57,43 @@ def test_create_round_on_chosen_buildings(client, staff, building, frozen):
     assert resp.status_code == 201 and resp.json()["buildings"] == [building.pk]
     resp = post(client, "/api/v1/rounds", {"date": frozen.isoformat(), "buildings": [999999]}, staff)
     assert resp.status_code == 422
+
+
+def test_create_round_target_errors_name_the_field(
+    client, staff, neighbourhood, building, other_neighbourhood, frozen, make_user
+):
+    from jiayuan.places import services as places
+
+    other_building = places.building_create(
+        actor=None,
+        compound=places.compound_create(actor=None, neighbourhood=other_neighbourhood, name="外"),
+        number="9",
+    )
+    day = frozen.isoformat()
+
+    def errors(body, user=staff):
+        resp = post(client, "/api/v1/rounds", {"date": day, **body}, user)
+        assert resp.status_code == 422, resp.content
+        return {e["field"]: e["message"] for e in resp.json()["errors"]}
+
+    # Another neighbourhood's building is not in the staff member's scope: as if it did not exist.
+    assert errors({"buildings": [other_building.pk]}) == {"buildings": "楼栋不存在或不在您的管理范围"}
+    assert errors({"neighbourhood": other_neighbourhood.pk}) == {"neighbourhood": "居民区不存在或不在您的管理范围"}
+    assert errors({"neighbourhood": other_neighbourhood.pk, "buildings": [building.pk]}) == {
+        "neighbourhood": "楼栋不属于该居民区"
+    }
+    from jiayuan.accounts.models import Assignment
+
+    both = make_user(Role.COMMITTEE_STAFF, neighbourhood, username="both")
+    Assignment.objects.create(
+        user=both, role=Role.COMMITTEE_STAFF, level="neighbourhood", neighbourhood=other_neighbourhood
+    )
+    assert errors({"buildings": [building.pk, other_building.pk]}, both) == {
+        "buildings": "一轮筛查的楼栋须属于同一居民区"
+    }
+    assert errors({}, both) == {"neighbourhood": "您管理多个居民区, 请指定 neighbourhood"}
+    resp = post(client, "/api/v1/rounds", {"date": day, "neighbourhood": other_neighbourhood.pk}, both)
+    assert resp.status_code == 201 and resp.json()["neighbourhood_id"] == other_neighbourhood.pk
 
 
 def test_scan_answers_fill_and_every_bad_case(client, api_round, sampler, residents):
