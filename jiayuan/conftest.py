@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -113,16 +114,16 @@ def head(make_user, neighbourhood):
     return make_user(Role.COMMITTEE_HEAD, neighbourhood, username="head")
 
 
-@pytest.fixture
-def browser_page():
-    """A phone-sized page (390×844, zh-CN) in Debian's Chromium, for ``@pytest.mark.browser`` tests."""
+@contextlib.contextmanager
+def phone_page(extra_args: list[str] | None = None):
+    """A phone-sized page (390×844, zh-CN) in Debian's Chromium; ``extra_args`` for Chromium."""
     from django.db import connections
     from playwright.sync_api import sync_playwright
 
     from jiayuan.core.browser import launch
 
     with sync_playwright() as p:
-        browser = launch(p)
+        browser = launch(p, extra_args)
         context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
         page = context.new_page()
         try:
@@ -134,3 +135,10 @@ def browser_page():
             # connection lives in that context: close it here, or pytest-django cannot drop
             # the PostgreSQL test database ("being accessed by other users").
             connections.close_all()
+
+
+@pytest.fixture
+def browser_page():
+    """A phone-sized page (390×844, zh-CN) in Debian's Chromium, for ``@pytest.mark.browser`` tests."""
+    with phone_page() as page:
+        yield page

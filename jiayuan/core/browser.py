@@ -22,9 +22,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-def launch(playwright):
+def launch(playwright, extra_args: list[str] | None = None):
+    """Debian's Chromium; ``extra_args`` e.g. a fake camera (``--use-file-for-fake-video-capture``)."""
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: run scripts/setup.sh (installs Debian's chromium)")
     return playwright.chromium.launch(
-        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, downloads_path=tempfile.gettempdir()
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS + list(extra_args or []),
+        headless=True,
+        downloads_path=tempfile.gettempdir(),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from jiayuan.accounts import services as account_services
 from jiayuan.accounts.models import HouseholdLink
+from jiayuan.core import qr
 from jiayuan.core.extensions import household_panels, render_panels
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, get_scoped_or_404
@@ -106,7 +106,7 @@ def household_link_card(request, household_id: int):
         messages.info(request, _("该住户还没有有效链接, 请先生成。"))
         return redirect("places:household", household_id=household.pk)
     url = _link_url(request, token)
-    qr_svg = segno.make(url, error="m").svg_inline(scale=6, dark="#000", light="#fff")
+    qr_svg = qr.qr_svg(url, scale=6, omitsize=False)
     return render(request, "places/household_link_card.html", {"household": household, "url": url, "qr_svg": qr_svg})
 
 
@@ -118,8 +118,7 @@ def household_link_qr(request, household_id: int):
         token = account_services.household_link_print(actor=request.user, household=household)
     except HouseholdLink.DoesNotExist as exc:
         raise Http404 from exc
-    qr = segno.make(_link_url(request, token), error="m")
-    return HttpResponse(qr.svg_inline(scale=8), content_type="image/svg+xml")
+    return HttpResponse(qr.qr_code(_link_url(request, token)).svg_inline(scale=8), content_type="image/svg+xml")
 
 
 def household_home(request, token: str):

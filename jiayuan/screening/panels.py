@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import segno
 from django.utils import timezone
 
 from jiayuan.core.permissions import Action
+from jiayuan.core.qr import qr_svg
 from jiayuan.core.scoping import can
 from jiayuan.people.choices import Presence
 from jiayuan.screening import selectors
@@ -29,7 +29,7 @@ def household_panel(request, household, link):
             {
                 "resident": r,
                 "code": code,
-                "qr": segno.make(code, error="m").svg_inline(scale=5, dark="#000", light="#fff", omitsize=True),
+                "qr": qr_svg(code, scale=5),
                 "report": reports.get(r.pk),
             }
         )

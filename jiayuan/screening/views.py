@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 from jiayuan.core.forms import apply_service_errors
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
+from jiayuan.core.qr import qr_svg
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
 from jiayuan.people.choices import Tag
 from jiayuan.people.models import Resident
@@ -517,10 +517,6 @@ def sampler_person(request, round_id: int):
 # --- Sampling cards -------------------------------------------------------------------------------
 
 
-def _qr_svg(text: str, scale: int = 5) -> str:
-    return segno.make(text, error="m").svg_inline(scale=scale, dark="#000", light="#fff", omitsize=True)
-
-
 @login_required
 def cards(request):
     """Printable sampling-code cards for residents without a smartphone, per building."""
@@ -542,7 +538,7 @@ def cards(request):
             qs = qs.filter(tag_rows__tag=Tag.NO_SMARTPHONE)
         for r in qs.order_by("household__unit", "household__room", "id")[:500]:
             code = sampling_code(r.pk)
-            people.append({"resident": r, "code": code, "qr": _qr_svg(code)})
+            people.append({"resident": r, "code": code, "qr": qr_svg(code)})
     return render(
         request,
         "screening/cards.html",

@@ -31,7 +31,10 @@
     if (s && sounds[s]) { try { sounds[s](); } catch (e) {} }
     if (s && navigator.vibrate) { navigator.vibrate(s === "error" ? [200, 80, 200] : 60); }
     var input = document.getElementById("scan-code");
-    if (input) {
+    // With the camera on, focusing the field would pull the phone's keyboard over the picture.
+    if (input && document.body.classList.contains("camera-on")) {
+      if (clear) input.value = "";
+    } else if (input) {
       // After an answer the field is emptied for the next scan; on page load it is only focused,
       // so a code a fast scanner typed while the page was loading is not lost.
       if (clear) input.value = "";

@@ -1,0 +1,22 @@
+"""QR codes as Jiayuan prints and shows them.
+
+Always a regular QR code, never a Micro QR: ``segno.make`` picks Micro QR for short texts (a
+resident's sampling code ``R12-ABCDEFGH`` is short), and the scanners people actually have —
+WeChat, phone cameras, ZXing, the browser's BarcodeDetector — do not read Micro QR.
+"""
+
+from __future__ import annotations
+
+import segno
+
+__all__ = ["qr_code", "qr_svg"]
+
+
+def qr_code(text: str) -> segno.QRCode:
+    """A regular QR code (error correction M: a creased or smudged card still scans)."""
+    return segno.make_qr(text, error="m")
+
+
+def qr_svg(text: str, scale: int = 5, *, omitsize: bool = True) -> str:
+    """Inline SVG, black on white."""
+    return qr_code(text).svg_inline(scale=scale, dark="#000", light="#fff", omitsize=omitsize)
