@@ -19,9 +19,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)
-def _fast_settings(settings):
+def _fast_settings(settings, tmp_path_factory):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.JIAYUAN_TASK_RUNNER = "inline"
+    # Uploaded files (antigen photos, import files) go to a throwaway folder, never to var/.
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
     yield
     # A request made in English leaves English active in this thread: don't let it leak.
     translation.activate(settings.LANGUAGE_CODE)

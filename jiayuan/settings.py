@@ -119,6 +119,8 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 # commands from cron (docs/operator-guide.md, "Daily jobs").
 CELERY_BEAT_SCHEDULE = {
     "recompute-zones": {"task": "control.recompute_zones", "schedule": 3600.0},  # hourly: overrides expire mid-day
+    "purge": {"task": "core.purge", "schedule": 86400.0},  # daily: data past its retention (core.retention)
+    "suspend-expired-leaders": {"task": "supplies.suspend_expired_leaders", "schedule": 3600.0},
 }
 # How background jobs run without a broker: "thread" (laptop: a thread in the app process, so
 # the page can show progress) or "inline" (tests: in the calling thread).
@@ -174,6 +176,11 @@ LOGGING = {
 }
 
 JIAYUAN_PAGE_SIZE = 50
+# Retention (``jiayuan purge``, daily): days after which data is deleted. Idempotency records
+# only answer retries (minutes, at most hours, later); antigen photos were only evidence for the
+# day's check, the result itself is kept.
+JIAYUAN_IDEMPOTENCY_DAYS = int(os.environ.get("JIAYUAN_IDEMPOTENCY_DAYS", "7"))
+JIAYUAN_ANTIGEN_PHOTO_DAYS = int(os.environ.get("JIAYUAN_ANTIGEN_PHOTO_DAYS", "14"))
 # The address residents' phones reach the app at (e.g. http://192.168.1.20:8000): household QR
 # codes are printed with it. Empty: the address the page was opened with.
 JIAYUAN_PUBLIC_URL = os.environ.get("JIAYUAN_PUBLIC_URL", "").rstrip("/")

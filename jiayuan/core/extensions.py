@@ -11,6 +11,9 @@ Apps register in ``AppConfig.ready()``:
   home page (alerts such as a positive antigen report or a fever).
 - ``demo_loader(fn, order)``: ``fn(neighbourhood, stdout)`` run by ``jiayuan demo`` after the
   roster is loaded, lowest order first; each must be idempotent.
+- ``retention_rule(name, fn)``: ``fn(now, dry_run) -> int``, personal or bulky data an app
+  deletes once it is no longer needed (antigen photos after some days …); ``jiayuan purge`` runs
+  every rule daily and audits what each removed (``core.retention``).
 - ``subscribe(event, handler)`` / ``publish(event, **payload)``: domain events. Handlers run
   synchronously inside the publisher's transaction, so a state change and its consequences
   (a positive result and the case it opens) commit or roll back together (ADR 0006).
@@ -48,6 +51,8 @@ __all__ = [
     "publish",
     "resident_panel",
     "resident_panels",
+    "retention_rule",
+    "retention_rules",
     "subscribe",
 ]
 
@@ -64,6 +69,7 @@ _household: list[Callable] = []
 _home: list[Callable] = []
 _resident: list[Callable] = []
 _demo: list[tuple[int, Callable]] = []
+_retention: list[tuple[str, Callable]] = []
 _handlers: dict[str, list[Callable]] = defaultdict(list)
 
 
@@ -113,6 +119,14 @@ def demo_loader(fn: Callable, order: int = 100) -> None:
 
 def demo_loaders() -> list[Callable]:
     return [fn for _order, fn in sorted(_demo, key=lambda p: p[0])]
+
+
+def retention_rule(name: str, fn: Callable) -> None:
+    _once(_retention, (name, fn))
+
+
+def retention_rules() -> list[tuple[str, Callable]]:
+    return list(_retention)
 
 
 def subscribe(event: str, handler: Callable) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from celery import shared_task
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
@@ -35,3 +36,11 @@ def run_in_background(func: Callable[..., None], *args, celery_task=None) -> Non
             threading.Thread(target=_run_closing_connection, args=(func, args), daemon=True).start()
 
     transaction.on_commit(start)
+
+
+@shared_task(name="core.purge")
+def purge_task() -> dict:
+    """The daily retention purge (``CELERY_BEAT_SCHEDULE["purge"]``)."""
+    from jiayuan.core.retention import purge
+
+    return purge(actor="celery:purge")

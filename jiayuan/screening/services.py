@@ -7,6 +7,7 @@ Events published inside the service's transaction (ADR 0006): ``screening.positi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -1405,6 +1406,9 @@ def antigen_report_submit(
     report.result = result
     report.channel = channel
     report.reported_by = _user(actor)
+    if photo is not None and report.photo:
+        # The replaced photo is health data too: its file goes once the new one is committed.
+        _delete_files_on_commit([report.photo.name])
     if photo is not None:
         report.photo.save(f"r{resident.pk}-{date:%Y%m%d}-{photo.name[-20:]}", photo, save=False)
     report.save()
@@ -1424,6 +1428,36 @@ def antigen_report_submit(
             ref=f"抗原自测 {date:%m-%d}",
         )
     return report, created
+
+
+def _delete_files_on_commit(names: list[str]) -> None:
+    storage = AntigenReport._meta.get_field("photo").storage
+
+    def delete() -> None:
+        for name in names:
+            # Already gone, or the disk refuses: the row no longer points at it either way.
+            with contextlib.suppress(OSError):
+                storage.delete(name)
+
+    transaction.on_commit(delete)
+
+
+def antigen_photos_purge(now: dt.datetime, dry_run: bool) -> int:
+    """Retention rule (``jiayuan purge``): delete the photos of antigen reports older than
+    ``JIAYUAN_ANTIGEN_PHOTO_DAYS`` days — the file and the row's pointer; the result is kept."""
+    from django.conf import settings
+
+    cutoff = timezone.localdate(now) - dt.timedelta(days=settings.JIAYUAN_ANTIGEN_PHOTO_DAYS)
+    qs = AntigenReport.objects.filter(date__lt=cutoff).exclude(photo="")
+    if dry_run:
+        return qs.count()
+    removed = 0
+    while batch := list(qs.order_by("pk").values_list("pk", "photo")[:500]):
+        with transaction.atomic():
+            AntigenReport.objects.filter(pk__in=[pk for pk, _name in batch]).update(photo="")
+            _delete_files_on_commit([name for _pk, name in batch])
+        removed += len(batch)
+    return removed
 
 
 def stations_capacity_minutes(stations: list[Station], people: int, slot_minutes: int) -> int:
