@@ -139,6 +139,14 @@ def phone_page(extra_args: list[str] | None = None):
             connections.close_all()
 
 
+def sign_in(page, base_url: str, username: str, password: str) -> None:
+    """Sign in through the real login form, as a person would."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
 @pytest.fixture
 def browser_page():
     """A phone-sized page (390×844, zh-CN) in Debian's Chromium, for ``@pytest.mark.browser`` tests."""

@@ -7,6 +7,7 @@ from jiayuan.places.views import household_home
 urlpatterns = [
     path("", include("jiayuan.core.urls")),
     path("accounts/", include("jiayuan.accounts.urls")),
+    path("team/", include("jiayuan.accounts.team_urls")),
     path("places/", include("jiayuan.places.urls")),
     path("people/", include("jiayuan.people.urls")),
     path("screening/", include("jiayuan.screening.urls")),

@@ -1,5 +1,9 @@
+from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
+
+from jiayuan.accounts.models import ScopeLevel
+from jiayuan.core.permissions import Role
 
 
 class LoginForm(AuthenticationForm):
@@ -13,3 +17,32 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].label = _("用户名")
         self.fields["password"].label = _("密码")
         self.fields["username"].widget.attrs.update({"autocomplete": "username", "autocapitalize": "none"})
+
+
+def _role_choices():
+    from jiayuan.accounts.services import GRANTABLE_ROLES
+
+    return [(r, Role(r).label) for r in GRANTABLE_ROLES]
+
+
+class GrantForm(forms.Form):
+    """A role over a place; ``scopes`` are the grouped choices of ``selectors.team_scopes``."""
+
+    role = forms.ChoiceField(label=_("角色"), choices=_role_choices)
+    scope = forms.ChoiceField(label=_("负责范围"))
+
+    def __init__(self, *args, scopes, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(ScopeLevel.choices)
+        self.fields["scope"].choices = [(labels[level], choices) for level, choices in scopes]
+
+
+class TeamMemberForm(GrantForm):
+    display_name = forms.CharField(label=_("姓名"), max_length=64)
+    username = forms.CharField(
+        label=_("用户名(登录用)"),
+        max_length=30,
+        help_text=_("英文字母、数字或 _ . -, 如 zhang.san 或手机号"),
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    field_order = ["display_name", "username", "role", "scope"]

@@ -83,6 +83,20 @@ class Assignment(models.Model):
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.target}"
 
+    # An assignment belongs to the place it is over; compound- and building-level rows are found
+    # through their place too, whether or not ``neighbourhood`` was filled in beside them.
+    scope_fields = {
+        "street": lambda ids: (
+            Q(street_id__in=ids)
+            | Q(neighbourhood__street_id__in=ids)
+            | Q(compound__neighbourhood__street_id__in=ids)
+            | Q(building__neighbourhood__street_id__in=ids)
+        ),
+        "neighbourhood": lambda ids: (
+            Q(neighbourhood_id__in=ids) | Q(compound__neighbourhood_id__in=ids) | Q(building__neighbourhood_id__in=ids)
+        ),
+    }
+
     @property
     def target_id(self) -> int:
         return getattr(self, f"{self.level}_id")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from django.core import signing
@@ -13,7 +14,7 @@ from django.utils import timezone
 from jiayuan.accounts.models import ApiToken, Assignment, HouseholdLink, User
 from jiayuan.core import rawsql
 from jiayuan.core.audit import audit_record
-from jiayuan.core.permissions import Role
+from jiayuan.core.permissions import Action, Role
 from jiayuan.places.models import Building, Compound, Household, Neighbourhood, Street
 
 __all__ = [
@@ -25,6 +26,10 @@ __all__ = [
     "household_link_resolve",
     "household_link_revoke",
     "household_link_token",
+    "team_grant",
+    "team_member_create",
+    "team_password_reset",
+    "team_revoke",
 ]
 
 _LEVEL_OF = {Street: "street", Neighbourhood: "neighbourhood", Compound: "compound", Building: "building"}
@@ -197,3 +202,136 @@ def household_link_resolve(token: str) -> HouseholdLink | None:
     if link.last_used_at is None or (now - link.last_used_at).total_seconds() > 300:
         HouseholdLink.objects.filter(pk=link.pk).update(last_used_at=now)
     return link
+
+
+# --- Team: the committee adds its own staff and volunteers ----------------------------------------
+
+# Roles a team manager (the committee head) may hand out within their neighbourhood. Heads and
+# street officers are appointed by the street (the operator), not by a head.
+GRANTABLE_ROLES = [r for r in Role.values if r not in (Role.COMMITTEE_HEAD, Role.STREET_OFFICER)]
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
+# No 0/O, 1/l/I: read aloud over the phone or copied from a WeChat message without mistakes.
+_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105 - an alphabet
+
+
+def _temporary_password() -> str:
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(10))
+
+
+def _check_grant(actor, role: str, scope) -> str:
+    """The scope's level, after checking the actor may hand out ``role`` over ``scope``."""
+    from jiayuan.core.scoping import can
+
+    errors: dict[str, list[str]] = {}
+    if role not in GRANTABLE_ROLES:
+        errors["role"] = ["不能授予这个角色(书记/主任和街道工作人员由街道设置)"]
+    level = _LEVEL_OF.get(type(scope))
+    if level not in ("neighbourhood", "compound", "building") or not can(actor, Action.MANAGE_TEAM, scope):
+        errors["scope"] = ["授权范围不存在或不在您的管理范围"]
+    if errors:
+        raise ValidationError(errors)
+    return level
+
+
+@transaction.atomic
+def team_member_create(
+    *, actor, username: str, display_name: str, role: str, scope: Neighbourhood | Compound | Building
+) -> tuple[User, str]:
+    """Add a staff member or volunteer with one role; returns the user and a temporary password,
+    shown once to the person who added them and never stored in clear."""
+    username = (username or "").strip()
+    display_name = (display_name or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = ["用户名用 3–30 个英文字母、数字或 _ . -, 如 zhang.san 或 13912345678"]
+    elif User.objects.filter(username__iexact=username).exists():
+        errors["username"] = ["这个用户名已有人用, 请换一个"]
+    if not display_name:
+        errors["display_name"] = ["请填写姓名"]
+    elif len(display_name) > 64:
+        errors["display_name"] = ["姓名最多 64 个字"]
+    try:
+        _check_grant(actor, role, scope)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    password = _temporary_password()
+    user = User.objects.create_user(username=username, password=password, display_name=display_name)
+    audit_record(
+        actor=actor,
+        action="user.create",
+        obj=user,
+        object_repr=username,
+        neighbourhood_id=scope.pk if isinstance(scope, Neighbourhood) else scope.neighbourhood_id,
+    )
+    assignment_grant(actor=actor, user=user, role=role, scope=scope)
+    return user, password
+
+
+@transaction.atomic
+def team_grant(*, actor, user: User, role: str, scope: Neighbourhood | Compound | Building) -> Assignment:
+    """Give a team member another role (or the same role over another place)."""
+    _check_grant(actor, role, scope)
+    return assignment_grant(actor=actor, user=user, role=role, scope=scope)
+
+
+@transaction.atomic
+def team_revoke(*, actor, assignment: Assignment) -> Assignment:
+    """Take a role back (the row stays, inactive, for the record). The actor's own scope must hold
+    it, and a role a head may not grant, a head may not revoke either."""
+    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.role not in GRANTABLE_ROLES:
+        raise ValidationError({"role": ["不能收回这个角色"]})
+    if not assignment.active:
+        return assignment
+    assignment.active = False
+    assignment.save(update_fields=["active"])
+    audit_record(
+        actor=actor,
+        action="assignment.revoke",
+        obj=assignment,
+        object_repr=f"{assignment.user.username} {assignment.role} {assignment.level}:{assignment.target_id}",
+        neighbourhood_id=_assignment_neighbourhood(assignment),
+    )
+    return assignment
+
+
+def _assignment_neighbourhood(assignment: Assignment) -> int | None:
+    if assignment.level == "neighbourhood":
+        return assignment.neighbourhood_id
+    if assignment.level in ("compound", "building"):
+        return assignment.neighbourhood_id or assignment.target.neighbourhood_id
+    return None
+
+
+@transaction.atomic
+def team_password_reset(*, actor, user: User) -> str:
+    """A new temporary password for a member who forgot theirs (their sessions end with it).
+
+    Only for someone wholly inside the actor's team: every active role of theirs is one the actor
+    could grant, over a place the actor manages — so a head cannot take over a fellow head, a
+    street officer, an operator, or a volunteer who also serves another neighbourhood."""
+    from jiayuan.core.scoping import can
+
+    user = User.objects.select_for_update().get(pk=user.pk)
+    roles = list(user.assignments.filter(active=True).select_related("street", "neighbourhood", "compound", "building"))
+    if (
+        user.is_superuser
+        or user.is_staff
+        or user.pk == getattr(actor, "pk", None)
+        or not roles
+        or any(a.role not in GRANTABLE_ROLES or not can(actor, Action.MANAGE_TEAM, a.target) for a in roles)
+    ):
+        raise ValidationError({"user": ["这个账号还在别处任职或权限更高, 请联系街道或系统管理员重置密码"]})
+    password = _temporary_password()
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(
+        actor=actor,
+        action="user.password_reset",
+        obj=user,
+        object_repr=user.username,
+        neighbourhood_id=_assignment_neighbourhood(roles[0]),
+    )
+    return password

@@ -2,7 +2,8 @@
 
 Apps register in ``AppConfig.ready()``:
 
-- ``nav_item(label, url_name, action)``: a header menu entry shown to users who may ``action``.
+- ``nav_item(label, url_name, action, order=50)``: a header menu entry shown to users who may
+  ``action``; lower ``order`` first (daily work first, administration such as the team last).
 - ``household_panel(fn)``: ``fn(request, household, link) -> (template_name, context) | None``,
   a section of the page a household opens through its link (``/h/<token>/``).
 - ``resident_panel(fn)``: ``fn(request, resident) -> (template_name, context) | None``, a section
@@ -62,6 +63,7 @@ class NavItem:
     label: Any
     url_name: str
     action: str
+    order: int = 50
 
 
 _nav: list[NavItem] = []
@@ -78,12 +80,13 @@ def _once(registry: list, item) -> None:
         registry.append(item)
 
 
-def nav_item(label, url_name: str, action: str) -> None:
-    _once(_nav, NavItem(label, url_name, action))
+def nav_item(label, url_name: str, action: str, order: int = 50) -> None:
+    _once(_nav, NavItem(label, url_name, action, order))
 
 
 def nav_items() -> list[NavItem]:
-    return list(_nav)
+    """In ``order``, then in the order they were registered."""
+    return sorted(_nav, key=lambda item: item.order)
 
 
 def household_panel(fn: Callable) -> Callable:

@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     EXPORT_ROSTER_UNMASKED = "export_roster_unmasked", _("导出名单(不脱敏)")
     MANAGE_HOUSEHOLD_LINKS = "manage_household_links", _("管理住户链接")
     VIEW_AUDIT = "view_audit", _("查看审计日志")
+    MANAGE_TEAM = "manage_team", _("添加工作人员、授权与收回、重置密码")
     # Screening (核酸/抗原筛查)
     VIEW_SCREENING = "view_screening", _("查看筛查进度与漏测名单")
     MANAGE_ROUNDS = "manage_rounds", _("安排检测轮次与采样计划")

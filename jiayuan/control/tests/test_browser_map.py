@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from jiayuan.conftest import sign_in
 from jiayuan.control import services
 from jiayuan.control.choices import CaseSource
 from jiayuan.core.permissions import Role
@@ -30,10 +31,7 @@ def test_isolation_map_draws_sealed_building(
     )
     make_user(Role.COMMITTEE_STAFF, neighbourhood, username="staff", password="staff-pass-1")
     page = browser_page
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("用户名").fill("staff")
-    page.get_by_label("密码").fill("staff-pass-1")
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server.url, "staff", "staff-pass-1")
     page.get_by_role("link", name="防控", exact=True).click()
     page.get_by_role("link", name="家庭隔离分布图").first.click()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from jiayuan.conftest import sign_in
 from jiayuan.core.permissions import Role
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
@@ -22,10 +23,7 @@ def test_building_leader_sees_own_building_only(
     make_user(Role.BUILDING_LEADER, building, username="leader", password="leader-pass-1")
     page = browser_page
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("用户名").fill("leader")
-    page.get_by_label("密码").fill("leader-pass-1")
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server.url, "leader", "leader-pass-1")
     expect(page.get_by_role("heading", name="你好, leader")).to_be_visible()
 
     page.get_by_role("link", name="楼栋", exact=True).click()

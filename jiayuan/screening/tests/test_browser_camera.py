@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from jiayuan.conftest import phone_page
+from jiayuan.conftest import phone_page, sign_in
 from jiayuan.core.qr import qr_code
 from jiayuan.screening import services
 from jiayuan.screening.codes import sampling_code
@@ -51,10 +51,7 @@ def test_camera_reads_a_residents_qr_code_into_the_open_tube(
         f"--use-file-for-fake-video-capture={video}",
     ]
     with phone_page(camera) as page:
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("用户名").fill("sampler")
-        page.get_by_label("密码").fill("sampler-pass-1")
-        page.get_by_role("button", name="登录").click()
+        sign_in(page, live_server.url, "sampler", "sampler-pass-1")
         page.goto(f"{live_server.url}/screening/{round_.pk}/sample/")
         page.wait_for_load_state("load")
         status = page.locator("#scan-status")

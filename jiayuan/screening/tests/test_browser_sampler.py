@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from jiayuan.conftest import sign_in
 from jiayuan.screening import services
 from jiayuan.screening.models import Tube
 
@@ -21,10 +22,7 @@ def test_sampler_fills_a_tube_on_a_phone(live_server, browser_page, frozen, neig
     round_ = services.round_create(actor=staff, neighbourhood=neighbourhood, date=frozen, pool_size=5)
     people = residents["b1"] + residents["b2"]
     page = browser_page
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("用户名").fill("sampler")
-    page.get_by_label("密码").fill("sampler-pass-1")
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server.url, "sampler", "sampler-pass-1")
     page.get_by_role("link", name="采样", exact=True).click()
     page.wait_for_load_state("load")  # htmx and the page script are ready, as for a sampler at the table
     status = page.locator("#scan-status")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from jiayuan.conftest import sign_in
 from jiayuan.core.permissions import Role
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
@@ -33,10 +34,7 @@ def test_household_orders_and_the_building_sorting_sheet_shows_it(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "supplies-household-order.png"), full_page=True)
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("用户名").fill("louzhang")
-    page.get_by_label("密码").fill("leader-pass-1")
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server.url, "louzhang", "leader-pass-1")
     page.get_by_role("link", name="团购物资").click()
     page.get_by_role("link", name=open_buy.title).click()
     page.get_by_role("link", name="1号楼").click()

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from jiayuan.accounts import views
+
+app_name = "team"
+urlpatterns = [
+    path("", views.team_list, name="list"),
+    path("new/", views.team_new, name="new"),
+    path("<int:member_id>/", views.team_member, name="member"),
+    path("<int:member_id>/password/", views.team_password_reset, name="password_reset"),
+    path("roles/<int:assignment_id>/revoke/", views.team_revoke, name="revoke"),
+]
