@@ -60,7 +60,7 @@ def test_camera_reads_a_residents_qr_code_into_the_open_tube(
         expect(status).to_contain_text("已开管 TB-CAM-1")
 
         toggle = page.locator("#camera-toggle")
-        expect(toggle).to_have_text("📷 用摄像头扫码")
+        expect(toggle).to_have_text("用摄像头扫码")
         toggle.click()
         expect(page.locator("#camera")).to_be_visible()
         expect(toggle).to_have_attribute("aria-pressed", "true")

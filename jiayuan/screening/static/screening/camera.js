@@ -8,7 +8,7 @@
 // EAN, ITF), loaded only when the camera is first opened.
 (function () {
   var FORMATS = ["qr_code", "code_128", "code_39", "ean_13", "ean_8", "itf"];
-  var box, video, toggle, note, canvas, stream = null, timer = null, busy = false;
+  var box, video, toggle, label, note, canvas, stream = null, timer = null, busy = false;
   var last = { text: "", at: 0 }, detector = null, zxing = null, zxingLoading = null;
 
   function say(text) { if (note) { note.textContent = text || ""; note.hidden = !text; } }
@@ -99,7 +99,7 @@
     video.srcObject = null;
     box.hidden = true;
     document.body.classList.remove("camera-on");
-    toggle.textContent = toggle.getAttribute("data-open");
+    label.textContent = toggle.getAttribute("data-open");
     toggle.setAttribute("aria-pressed", "false");
   }
 
@@ -119,7 +119,7 @@
       video.srcObject = stream;
       box.hidden = false;
       document.body.classList.add("camera-on");
-      toggle.textContent = toggle.getAttribute("data-close");
+      label.textContent = toggle.getAttribute("data-close");
       toggle.setAttribute("aria-pressed", "true");
       say("");
       var input = document.getElementById("scan-code");
@@ -138,6 +138,7 @@
     video = document.getElementById("camera-video");
     note = document.getElementById("camera-note");
     if (!toggle || !box || !video) return;
+    label = toggle.querySelector(".label") || toggle;
     canvas = document.createElement("canvas");
     toggle.hidden = false;
     toggle.addEventListener("click", function () { if (stream) stop(); else start(); });
