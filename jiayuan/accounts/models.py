@@ -17,6 +17,9 @@ class User(AbstractUser):
     """A staff member or volunteer who signs in. Residents use household links instead."""
 
     display_name = models.CharField(_("显示名称"), max_length=64, blank=True)
+    # Set when someone else chose the password (a new member, a reset): the next sign-in on the
+    # web asks for a password of one's own before anything else (``accounts.middleware``).
+    must_change_password = models.BooleanField(_("须修改密码"), default=False)
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("用户")
@@ -83,17 +86,20 @@ class Assignment(models.Model):
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.target}"
 
-    # An assignment belongs to the place it is over; compound- and building-level rows are found
-    # through their place too, whether or not ``neighbourhood`` was filled in beside them.
+    # An assignment belongs to the place it is over, read through that place only (the
+    # ``neighbourhood`` column beside a compound or building row is a convenience that an admin
+    # edit could leave inconsistent, so scope never trusts it).
     scope_fields = {
         "street": lambda ids: (
-            Q(street_id__in=ids)
-            | Q(neighbourhood__street_id__in=ids)
-            | Q(compound__neighbourhood__street_id__in=ids)
-            | Q(building__neighbourhood__street_id__in=ids)
+            Q(level="street", street_id__in=ids)
+            | Q(level="neighbourhood", neighbourhood__street_id__in=ids)
+            | Q(level="compound", compound__neighbourhood__street_id__in=ids)
+            | Q(level="building", building__neighbourhood__street_id__in=ids)
         ),
         "neighbourhood": lambda ids: (
-            Q(neighbourhood_id__in=ids) | Q(compound__neighbourhood_id__in=ids) | Q(building__neighbourhood_id__in=ids)
+            Q(level="neighbourhood", neighbourhood_id__in=ids)
+            | Q(level="compound", compound__neighbourhood_id__in=ids)
+            | Q(level="building", building__neighbourhood_id__in=ids)
         ),
     }
 

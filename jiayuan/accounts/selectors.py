@@ -7,22 +7,62 @@ from django.http import Http404
 
 from jiayuan.accounts.models import Assignment, User
 from jiayuan.core.permissions import Action
-from jiayuan.core.scoping import can, restrict
+from jiayuan.core.scoping import scope_ids
 from jiayuan.places.models import Building, Compound, Neighbourhood
 
-__all__ = ["team_assignment_get", "team_list", "team_member_get", "team_scope_resolve", "team_scopes"]
+__all__ = [
+    "manages_team",
+    "team_assignment_get",
+    "team_assignments",
+    "team_list",
+    "team_member_get",
+    "team_neighbourhood_ids",
+    "team_scope_resolve",
+    "team_scopes",
+]
 
 
-def _team_assignments(user) -> QuerySet[Assignment]:
-    return restrict(Assignment.objects.all(), user, Action.MANAGE_TEAM)
+def team_neighbourhood_ids(user) -> set[int] | None:
+    """The neighbourhoods whose team ``user`` manages: ``MANAGE_TEAM`` held over the whole
+    neighbourhood, or over its street. A grant over one compound or building manages no team (it
+    would otherwise reach up to the neighbourhood, as reading grants do). None: all (superuser)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set()
+    if user.is_superuser:
+        return None
+    ids = scope_ids(user, Action.MANAGE_TEAM)
+    nbs = set(ids.get("neighbourhood", ()))
+    if ids.get("street"):
+        nbs |= set(Neighbourhood.objects.filter(street_id__in=ids["street"]).values_list("id", flat=True))
+    return nbs
+
+
+def manages_team(user) -> bool:
+    ids = team_neighbourhood_ids(user)
+    return ids is None or bool(ids)
+
+
+def team_assignments(user) -> QuerySet[Assignment]:
+    """Every assignment (active or not) over a place in a neighbourhood whose team ``user`` manages."""
+    ids = team_neighbourhood_ids(user)
+    if ids is None:
+        return Assignment.objects.all()
+    return (
+        Assignment.objects.filter(Assignment.scope_fields["neighbourhood"](ids)) if ids else Assignment.objects.none()
+    )
+
+
+def _in_team(qs: QuerySet, user, path: str) -> QuerySet:
+    ids = team_neighbourhood_ids(user)
+    return qs if ids is None else qs.filter(**{f"{path}__in": ids})
 
 
 def team_list(*, user, q: str = "", include_inactive: bool = False) -> QuerySet[User]:
     """People holding a role in the user's team (active roles only, unless ``include_inactive``),
     each with those roles prefetched as ``team_roles``; ``q`` searches name and username."""
-    if not can(user, Action.MANAGE_TEAM):
+    if not manages_team(user):
         return User.objects.none()
-    roles = _team_assignments(user)
+    roles = team_assignments(user)
     if not include_inactive:
         roles = roles.filter(active=True)
     people = User.objects.filter(pk__in=roles.values("user_id"))
@@ -44,7 +84,7 @@ def team_member_get(*, user, member_id: int) -> User:
 
 
 def team_assignment_get(*, user, assignment_id: int) -> Assignment:
-    assignment = _team_assignments(user).select_related("user").filter(pk=assignment_id).first()
+    assignment = team_assignments(user).select_related("user").filter(pk=assignment_id).first()
     if assignment is None:
         raise Http404
     return assignment
@@ -53,12 +93,12 @@ def team_assignment_get(*, user, assignment_id: int) -> Assignment:
 def team_scopes(*, user) -> list[tuple[str, list[tuple[str, str]]]]:
     """Places the user may hand out roles over, grouped by level: ``[("building", [("building:12",
     "阳光小区 3号楼"), …]), …]``."""
-    nbs = restrict(Neighbourhood.objects.order_by("name"), user, Action.MANAGE_TEAM)
-    compounds = restrict(Compound.objects.select_related("neighbourhood").order_by("name"), user, Action.MANAGE_TEAM)
-    buildings = restrict(
+    nbs = _in_team(Neighbourhood.objects.order_by("name"), user, "id")
+    compounds = _in_team(Compound.objects.order_by("name"), user, "neighbourhood_id")
+    buildings = _in_team(
         Building.objects.select_related("compound").order_by("compound__name", "sort_key", "id"),
         user,
-        Action.MANAGE_TEAM,
+        "neighbourhood_id",
     )
     groups = [
         ("neighbourhood", [(f"neighbourhood:{n.pk}", n.name) for n in nbs]),
@@ -74,4 +114,5 @@ def team_scope_resolve(*, user, value: str):
     model = {"neighbourhood": Neighbourhood, "compound": Compound, "building": Building}.get(level)
     if model is None or not raw.isdigit() or len(raw) > 18:
         return None
-    return restrict(model.objects.all(), user, Action.MANAGE_TEAM).filter(pk=int(raw)).first()
+    path = "id" if model is Neighbourhood else "neighbourhood_id"
+    return _in_team(model.objects.all(), user, path).filter(pk=int(raw)).first()

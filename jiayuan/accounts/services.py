@@ -8,13 +8,14 @@ import secrets
 
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from jiayuan.accounts.models import ApiToken, Assignment, HouseholdLink, User
 from jiayuan.core import rawsql
 from jiayuan.core.audit import audit_record
-from jiayuan.core.permissions import Action, Role
+from jiayuan.core.permissions import Role
 from jiayuan.places.models import Building, Compound, Household, Neighbourhood, Street
 
 __all__ = [
@@ -219,18 +220,35 @@ def _temporary_password() -> str:
 
 
 def _check_grant(actor, role: str, scope) -> str:
-    """The scope's level, after checking the actor may hand out ``role`` over ``scope``."""
-    from jiayuan.core.scoping import can
+    """The scope's level, after checking the actor may hand out ``role`` over ``scope``: a role
+    below head, over a place in a neighbourhood whose team the actor manages."""
+    from jiayuan.accounts.selectors import team_neighbourhood_ids
 
     errors: dict[str, list[str]] = {}
     if role not in GRANTABLE_ROLES:
         errors["role"] = ["不能授予这个角色(书记/主任和街道工作人员由街道设置)"]
     level = _LEVEL_OF.get(type(scope))
-    if level not in ("neighbourhood", "compound", "building") or not can(actor, Action.MANAGE_TEAM, scope):
+    nb_id = scope.pk if level == "neighbourhood" else getattr(scope, "neighbourhood_id", None)
+    managed = team_neighbourhood_ids(actor)
+    if level not in ("neighbourhood", "compound", "building") or not (managed is None or nb_id in managed):
         errors["scope"] = ["授权范围不存在或不在您的管理范围"]
     if errors:
         raise ValidationError(errors)
     return level
+
+
+def _not_self(actor, user: User) -> None:
+    if user.pk == getattr(actor, "pk", None):
+        raise ValidationError({"user": ["不能修改自己的授权或密码, 请联系街道或系统管理员"]})
+
+
+def _in_team_or_404(actor, assignment_ids) -> list[Assignment]:
+    from jiayuan.accounts.selectors import team_assignments
+
+    rows = list(team_assignments(actor).select_for_update().filter(pk__in=assignment_ids).order_by("pk"))
+    if len(rows) != len(set(assignment_ids)):
+        raise Http404
+    return rows
 
 
 @transaction.atomic
@@ -257,7 +275,13 @@ def team_member_create(
     if errors:
         raise ValidationError(errors)
     password = _temporary_password()
-    user = User.objects.create_user(username=username, password=password, display_name=display_name)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                username=username, password=password, display_name=display_name, must_change_password=True
+            )
+    except IntegrityError as exc:  # the same user name added at the same moment elsewhere
+        raise ValidationError({"username": ["这个用户名已有人用, 请换一个"]}) from exc
     audit_record(
         actor=actor,
         action="user.create",
@@ -271,16 +295,18 @@ def team_member_create(
 
 @transaction.atomic
 def team_grant(*, actor, user: User, role: str, scope: Neighbourhood | Compound | Building) -> Assignment:
-    """Give a team member another role (or the same role over another place)."""
+    """Give a team member another role (or the same role over another place); not oneself."""
+    _not_self(actor, user)
     _check_grant(actor, role, scope)
     return assignment_grant(actor=actor, user=user, role=role, scope=scope)
 
 
 @transaction.atomic
 def team_revoke(*, actor, assignment: Assignment) -> Assignment:
-    """Take a role back (the row stays, inactive, for the record). The actor's own scope must hold
-    it, and a role a head may not grant, a head may not revoke either."""
-    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    """Take a role back (the row stays, inactive, for the record). The actor's team must hold it
+    (else 404), it is not the actor's own, and a role a head may not grant, a head may not revoke."""
+    (assignment,) = _in_team_or_404(actor, [assignment.pk])
+    _not_self(actor, assignment.user)
     if assignment.role not in GRANTABLE_ROLES:
         raise ValidationError({"role": ["不能收回这个角色"]})
     if not assignment.active:
@@ -301,7 +327,7 @@ def _assignment_neighbourhood(assignment: Assignment) -> int | None:
     if assignment.level == "neighbourhood":
         return assignment.neighbourhood_id
     if assignment.level in ("compound", "building"):
-        return assignment.neighbourhood_id or assignment.target.neighbourhood_id
+        return assignment.target.neighbourhood_id
     return None
 
 
@@ -309,29 +335,38 @@ def _assignment_neighbourhood(assignment: Assignment) -> int | None:
 def team_password_reset(*, actor, user: User) -> str:
     """A new temporary password for a member who forgot theirs (their sessions end with it).
 
-    Only for someone wholly inside the actor's team: every active role of theirs is one the actor
-    could grant, over a place the actor manages — so a head cannot take over a fellow head, a
-    street officer, an operator, or a volunteer who also serves another neighbourhood."""
-    from jiayuan.core.scoping import can
+    Only for someone wholly inside the actor's team: every role of theirs (active or not) is one
+    the actor could grant, over a place the actor manages — so a head cannot take over a fellow
+    head, a street officer, an operator, or a volunteer who also serves another neighbourhood.
+    Their API tokens are revoked with it."""
+    from jiayuan.accounts.selectors import team_assignments
 
     user = User.objects.select_for_update().get(pk=user.pk)
-    roles = list(user.assignments.filter(active=True).select_related("street", "neighbourhood", "compound", "building"))
+    # Every role they hold or held, active or not: one reactivated elsewhere later must not find
+    # its password known to a head here.
+    all_roles = list(user.assignments.values_list("pk", "role"))
+    in_team = set(team_assignments(actor).filter(user=user).values_list("pk", flat=True))
     if (
         user.is_superuser
         or user.is_staff
         or user.pk == getattr(actor, "pk", None)
-        or not roles
-        or any(a.role not in GRANTABLE_ROLES or not can(actor, Action.MANAGE_TEAM, a.target) for a in roles)
+        or not all_roles
+        or any(role not in GRANTABLE_ROLES or pk not in in_team for pk, role in all_roles)
     ):
         raise ValidationError({"user": ["这个账号还在别处任职或权限更高, 请联系街道或系统管理员重置密码"]})
     password = _temporary_password()
     user.set_password(password)
-    user.save(update_fields=["password"])
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    # A reset often means the account may be in other hands: its API tokens stop working too.
+    tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    first = Assignment.objects.get(pk=all_roles[0][0])
     audit_record(
         actor=actor,
         action="user.password_reset",
         obj=user,
         object_repr=user.username,
-        neighbourhood_id=_assignment_neighbourhood(roles[0]),
+        neighbourhood_id=_assignment_neighbourhood(first),
+        changes={"api_tokens_revoked": tokens},
     )
     return password

@@ -17,12 +17,10 @@ from jiayuan.accounts.forms import GrantForm, TeamMemberForm
 from jiayuan.core.audit import audit_record
 from jiayuan.core.forms import apply_service_errors
 from jiayuan.core.pagination import paginate
-from jiayuan.core.permissions import Action
-from jiayuan.core.scoping import can
 
 
 def _require_team(request) -> None:
-    if not can(request.user, Action.MANAGE_TEAM):
+    if not selectors.manages_team(request.user):
         raise Http404
 
 
@@ -130,9 +128,13 @@ def team_password_reset(request, member_id: int):
 def password_change(request):
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        user = form.save(commit=False)
+        user.must_change_password = False
+        user.save()
         update_session_auth_hash(request, user)  # stay signed in here; other sessions end
         audit_record(actor=user, action="user.password_change", obj=user, object_repr=user.username)
         messages.success(request, _("密码已修改。"))
         return redirect("core:home")
-    return render(request, "accounts/password_change.html", {"form": form})
+    return render(
+        request, "accounts/password_change.html", {"form": form, "required": request.user.must_change_password}
+    )

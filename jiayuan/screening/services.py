@@ -706,6 +706,7 @@ def _sample_statement(
         sql = "WITH t AS (SELECT %s::bigint AS id, %s::int AS fill_count, %s::int AS pool_size, %s::text AS status), "
         params += [tube.pk, tube.fill_count, tube.pool_size, tube.status]
         conflict = " ON CONFLICT DO NOTHING"
+        opened_sql, opened_params = "", []
     else:
         round_id, barcode = take
         tube_table = qn(Tube._meta.db_table)
@@ -721,9 +722,6 @@ def _sample_statement(
             "is_retest, result, opened_by_id, opened_at, closed_at) "
             "SELECT %s, %s, %s, %s, 1, %s, false, %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM u) "
             "ON CONFLICT DO NOTHING RETURNING id, fill_count, pool_size, status), "
-            f"o AS (INSERT INTO {qn(AuditEvent._meta.db_table)} (created_at, actor_id, actor_label, action, "
-            "object_type, object_id, object_repr, neighbourhood_id, changes, ip, user_agent, channel) "
-            "SELECT %s, %s, %s, 'screening.tube_open', %s, n.id::text, %s, %s, %s, %s, %s, %s FROM n), "
             "t AS (SELECT * FROM u UNION ALL SELECT * FROM n), "
         )
         params += [TubeStatus.CLOSED, now, round_id, barcode, TubeStatus.OPEN]
@@ -738,8 +736,12 @@ def _sample_statement(
             now,
             now if pool <= 1 else None,
         ]
-        # As ``tube_open`` audits it.
-        params += [
+        # The opening's audit row, as ``tube_open`` writes it: first, before the sample's.
+        opened_sql = (
+            "SELECT 0, %s::timestamptz, %s::bigint, %s::text, 'screening.tube_open', %s::text, n.id::text, "
+            "%s::text, %s::bigint, %s::jsonb, %s::text, %s::text, %s::text FROM n UNION ALL "
+        )
+        opened_params = [
             now,
             user.pk if user else None,
             (user.get_username() if user else str(actor or ""))[:150],
@@ -756,11 +758,16 @@ def _sample_statement(
         f"s AS (INSERT INTO {qn(Sample._meta.db_table)} (round_id, tube_id, neighbourhood_id, building_id, "  # noqa: S608
         "resident_id, kind, is_retest, person_name, person_contact, person_contact_hash, sampled_by_id, sampled_at) "
         f"SELECT %s, t.id, %s, %s, %s, %s, %s, '', '', '', %s, %s FROM t{conflict} RETURNING id), "
+        # The audit rows in one INSERT, in order (ids follow ``ord``): the opening, then the sample.
         f"a AS (INSERT INTO {qn(AuditEvent._meta.db_table)} (created_at, actor_id, actor_label, action, object_type, "
         "object_id, object_repr, neighbourhood_id, changes, ip, user_agent, channel) "
-        "SELECT %s, %s, %s, %s, %s, s.id::text, '#' || %s || ' → ' || t.id, %s, "
+        "SELECT created_at, actor_id, actor_label, action, object_type, object_id, object_repr, neighbourhood_id, "
+        f"changes, ip, user_agent, channel FROM ({opened_sql}"
+        "SELECT 1, %s::timestamptz, %s::bigint, %s::text, %s::text, %s::text, s.id::text, "
+        "'#' || %s || ' → ' || t.id, %s::bigint, "
         "jsonb_build_object('round', %s::int, 'tube', %s::text, 'fill', t.fill_count, 'retest', %s::boolean), "
-        "%s, %s, %s FROM s, t)"
+        "%s::text, %s::text, %s::text FROM s, t) AS x (ord, created_at, actor_id, actor_label, action, object_type, "
+        "object_id, object_repr, neighbourhood_id, changes, ip, user_agent, channel) ORDER BY ord)"
     )
     params += [
         sample.round_id,
@@ -771,6 +778,7 @@ def _sample_statement(
         sample.is_retest,
         sample.sampled_by_id,
         now,
+        *opened_params,
         now,
         user.pk if user else None,
         (user.get_username() if user else str(actor or ""))[:150],
@@ -1452,11 +1460,14 @@ def antigen_photos_purge(now: dt.datetime, dry_run: bool) -> int:
     if dry_run:
         return qs.count()
     removed = 0
-    while batch := list(qs.order_by("pk").values_list("pk", "photo")[:500]):
+    last = 0
+    while batch := list(qs.filter(pk__gt=last).order_by("pk").values_list("pk", "photo")[:500]):
+        last = batch[-1][0]
         with transaction.atomic():
-            AntigenReport.objects.filter(pk__in=[pk for pk, _name in batch]).update(photo="")
-            _delete_files_on_commit([name for _pk, name in batch])
-        removed += len(batch)
+            # Row by row on the name read: a photo replaced meanwhile is the new one, and stays.
+            gone = [name for pk, name in batch if AntigenReport.objects.filter(pk=pk, photo=name).update(photo="")]
+            _delete_files_on_commit(gone)
+        removed += len(gone)
     return removed
 
 

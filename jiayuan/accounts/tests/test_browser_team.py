@@ -43,4 +43,11 @@ def test_head_adds_a_volunteer_on_a_phone(live_server, browser_page, make_user, 
 
     page.get_by_role("button", name="退出").click()
     sign_in(page, live_server.url, "zhao.v", password)
-    expect(page.get_by_role("link", name="修改密码")).to_be_visible()
+    # A password someone else chose: the first page is "change password".
+    expect(page.get_by_role("heading", name="修改密码")).to_be_visible()
+    expect(page.locator(".msg")).to_contain_text("别人替您设置")
+    page.locator("#id_old_password").fill(password)
+    page.locator("#id_new_password1").fill("Zhao-Own-1357")
+    page.locator("#id_new_password2").fill("Zhao-Own-1357")
+    page.get_by_role("button", name="保存新密码").click()
+    expect(page.locator(".msg-success")).to_contain_text("密码已修改")

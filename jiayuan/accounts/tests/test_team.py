@@ -11,6 +11,7 @@ from django.test import Client
 
 from jiayuan.accounts import services
 from jiayuan.accounts.models import Assignment, User
+from jiayuan.accounts.services import api_token_create
 from jiayuan.core.models import AuditEvent
 from jiayuan.core.permissions import Role
 from jiayuan.places import services as places
@@ -56,9 +57,19 @@ def test_head_adds_a_building_leader_who_can_sign_in_with_the_password_shown_onc
     # The password is stored hashed only, and nowhere in the audit trail.
     assert password not in member.password
     assert not any(password in str(e.changes) + e.object_repr for e in AuditEvent.objects.all())
-    # The new member signs in and sees their building.
+    # The new member signs in, must first choose a password of their own, then sees their building.
     other = Client()
     assert other.login(username="wang.ayi", password=password)
+    resp = other.get(f"/places/buildings/{building.pk}/")
+    assert resp.status_code == 302 and resp["Location"] == "/accounts/password/"
+    assert "别人替您设置" in other.get("/accounts/password/").content.decode()
+    resp = other.post(
+        "/accounts/password/",
+        {"old_password": password, "new_password1": "Wang-Own-2468", "new_password2": "Wang-Own-2468"},
+    )
+    assert resp.status_code == 302
+    member.refresh_from_db()
+    assert not member.must_change_password
     assert other.get(f"/places/buildings/{building.pk}/").status_code == 200
     listed = client.get("/team/").content.decode()
     assert "王阿姨" in listed and "楼组长" in listed
@@ -162,7 +173,10 @@ def test_password_reset_for_a_member_and_refused_when_they_also_serve_elsewhere(
     resp = client.post(f"/team/{member.pk}/password/")
     password = _password_from(resp)
     member.refresh_from_db()
-    assert member.check_password(password)
+    assert member.check_password(password) and member.must_change_password
+    # The API (scanners) is not held up by it; the web asks for a new password first.
+    _t, key = api_token_create(actor=None, user=member)
+    assert client.get("/api/v1/residents", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
     assert AuditEvent.objects.filter(action="user.password_reset", object_id=str(member.pk)).count() == 1
     # Also a volunteer in another neighbourhood: the head cannot take the account over.
     Assignment.objects.create(user=member, role=Role.VOLUNTEER, level="building", building=far_building)
@@ -197,3 +211,84 @@ def test_team_pages_never_500(client, head, building):
         assert client.post("/team/new/", data).status_code == 200
     assert client.get("/team/999999999/").status_code == 404
     assert client.post("/team/roles/999999999/revoke/").status_code == 404
+
+
+def test_an_inconsistent_neighbourhood_column_does_not_pull_a_far_role_into_the_team(
+    client, head, neighbourhood, far_building
+):
+    """A building-level role is in the team of the building's neighbourhood only, whatever the
+    (denormalised) neighbourhood column beside it says."""
+    far = User.objects.create_user(username="far.v", password="x-12345678")
+    Assignment.objects.create(
+        user=far, role=Role.VOLUNTEER, level="building", building=far_building, neighbourhood=neighbourhood
+    )
+    client.force_login(head)
+    assert "far.v" not in client.get("/team/").content.decode()
+    assert client.get(f"/team/{far.pk}/").status_code == 404
+    assert client.post(f"/team/{far.pk}/password/").status_code == 404
+
+
+def test_a_head_over_one_compound_or_building_manages_no_team(client, make_user, neighbourhood, compound, building):
+    """A grant over part of a neighbourhood must not hand out roles over the whole of it (reading
+    grants reach up to the neighbourhood; team management does not)."""
+    for scope in (compound, building):
+        small_head = make_user(Role.COMMITTEE_HEAD, scope, username=f"small-{type(scope).__name__}")
+        client.force_login(small_head)
+        assert client.get("/team/").status_code == 404
+        resp = _add(
+            client,
+            display_name="扩权",
+            username="grab.all",
+            role=Role.COMMITTEE_STAFF,
+            scope=f"neighbourhood:{neighbourhood.pk}",
+        )
+        assert resp.status_code == 404
+        with pytest.raises(ValidationError) as exc:
+            services.team_member_create(
+                actor=small_head, username="grab.all", display_name="扩权", role=Role.VOLUNTEER, scope=building
+            )
+        assert "scope" in exc.value.message_dict
+    assert not User.objects.filter(username="grab.all").exists()
+
+
+def test_a_head_cannot_change_their_own_roles(client, head, neighbourhood):
+    client.force_login(head)
+    resp = client.post(
+        f"/team/{head.pk}/", {"role": Role.COMMITTEE_STAFF, "scope": f"neighbourhood:{neighbourhood.pk}"}
+    )
+    assert resp.status_code == 200 and resp.context["form"].errors
+    assert list(head.assignments.values_list("role", flat=True)) == [Role.COMMITTEE_HEAD]
+    with pytest.raises(ValidationError):
+        services.team_grant(actor=head, user=head, role=Role.VOLUNTEER, scope=neighbourhood)
+
+
+def test_revoke_service_checks_the_actors_team_itself(head, make_user, far_building):
+    from django.http import Http404
+
+    far = make_user(Role.VOLUNTEER, far_building, username="far.one")
+    role = far.assignments.get()
+    with pytest.raises(Http404):
+        services.team_revoke(actor=head, assignment=role)
+    role.refresh_from_db()
+    assert role.active
+
+
+def test_password_reset_revokes_the_members_api_tokens(head, make_user, building, client):
+    member = make_user(Role.SAMPLER, building, username="scanner.phone")
+    token, key = api_token_create(actor=None, user=member)
+    assert client.get("/api/v1/residents", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+    services.team_password_reset(actor=head, user=member)
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert client.get("/api/v1/residents", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 401
+    event = AuditEvent.objects.get(action="user.password_reset")
+    assert event.changes == {"api_tokens_revoked": 1}
+
+
+def test_password_reset_refused_when_an_inactive_role_is_elsewhere(head, make_user, building, far_building):
+    member = make_user(Role.VOLUNTEER, building, username="two.places")
+    Assignment.objects.create(
+        user=member, role=Role.COMMITTEE_HEAD, level="building", building=far_building, active=False
+    )
+    with pytest.raises(ValidationError):
+        services.team_password_reset(actor=head, user=member)

@@ -181,7 +181,7 @@ def test_pages_and_forms_never_500(client, head, world, neighbourhood, building,
     ]
     for url in posts:
         r = client.post(url, data)
-        assert r.status_code in (200, 302, 404), (url, data, r.status_code)
+        assert r.status_code in (200, 302, 400, 404), (url, data, r.status_code)
 
 
 @pytest.mark.parametrize("value", [str(2**63), str(2**70), "-1", "0", "1e3", "\x00"])
@@ -208,4 +208,4 @@ def test_huge_and_odd_ids_are_ignored_or_rejected(client, world, head, value):
     r = client.post("/api/v1/health-checks", body, content_type="application/json", **world["auth"])
     assert r.status_code == 422
     r = client.post(reverse("control:check_record"), {"quarantine": value, "slot": "morning", "temperature": "36.5"})
-    assert r.status_code == 404
+    assert r.status_code in (400, 404)  # a NUL is refused before the view (400)

@@ -285,6 +285,9 @@ def test_autocommit_scan_is_one_statement_without_begin_or_savepoint(live_scan, 
     assert opened.actor_id == sampler.pk and opened.neighbourhood_id == round_.neighbourhood_id
     fills = sorted(AuditEvent.objects.filter(action="screening.sample").values_list("changes__fill", flat=True))
     assert fills == [1, 2]
+    # In the audit log the tube is opened before the first swab goes into it.
+    first_swab = AuditEvent.objects.filter(action="screening.sample").order_by("id").first()
+    assert opened.id < first_swab.id and opened.created_at <= first_swab.created_at
     assert IdempotencyRecord.objects.get(key="b").body == second.json()
 
 
