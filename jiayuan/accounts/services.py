@@ -27,6 +27,7 @@ __all__ = [
     "household_link_resolve",
     "household_link_revoke",
     "household_link_token",
+    "own_password_change",
     "team_grant",
     "team_member_create",
     "team_password_reset",
@@ -370,3 +371,14 @@ def team_password_reset(*, actor, user: User) -> str:
         changes={"api_tokens_revoked": tokens},
     )
     return password
+
+
+@transaction.atomic
+def own_password_change(*, user: User, new_password: str) -> User:
+    """A user sets their own password (the form has checked the old one and the validators);
+    one chosen by someone else no longer has to be changed. Audited, the password never."""
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    audit_record(actor=user, action="user.password_change", obj=user, object_repr=user.username)
+    return user

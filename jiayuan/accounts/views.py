@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 
 from jiayuan.accounts import selectors, services
 from jiayuan.accounts.forms import GrantForm, TeamMemberForm
-from jiayuan.core.audit import audit_record
 from jiayuan.core.forms import apply_service_errors
 from jiayuan.core.pagination import paginate
 
@@ -128,11 +127,8 @@ def team_password_reset(request, member_id: int):
 def password_change(request):
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save(commit=False)
-        user.must_change_password = False
-        user.save()
+        user = services.own_password_change(user=request.user, new_password=form.cleaned_data["new_password1"])
         update_session_auth_hash(request, user)  # stay signed in here; other sessions end
-        audit_record(actor=user, action="user.password_change", obj=user, object_repr=user.username)
         messages.success(request, _("密码已修改。"))
         return redirect("core:home")
     return render(
