@@ -246,10 +246,12 @@ def _not_self(actor, user: User) -> None:
 def _in_team_or_404(actor, assignment_ids) -> list[Assignment]:
     from jiayuan.accounts.selectors import team_assignments
 
-    rows = list(team_assignments(actor).select_for_update().filter(pk__in=assignment_ids).order_by("pk"))
-    if len(rows) != len(set(assignment_ids)):
+    # Found through the team (outer joins to the place), then locked by id alone: PostgreSQL
+    # cannot lock the nullable side of an outer join.
+    found = list(team_assignments(actor).filter(pk__in=assignment_ids).values_list("pk", flat=True))
+    if len(found) != len(set(assignment_ids)):
         raise Http404
-    return rows
+    return list(Assignment.objects.select_for_update().filter(pk__in=found).order_by("pk"))
 
 
 @transaction.atomic
