@@ -12,9 +12,10 @@ Apps register in ``AppConfig.ready()``:
   home page (alerts such as a positive antigen report or a fever).
 - ``demo_loader(fn, order)``: ``fn(neighbourhood, stdout)`` run by ``jiayuan demo`` after the
   roster is loaded, lowest order first; each must be idempotent.
-- ``retention_rule(name, fn)``: ``fn(now, dry_run) -> int``, personal or bulky data an app
-  deletes once it is no longer needed (antigen photos after some days …); ``jiayuan purge`` runs
-  every rule daily and audits what each removed (``core.retention``).
+- ``retention_rule(name, fn)``: ``fn(now, dry_run, progress) -> int``, personal or bulky data an app
+  deletes once it is no longer needed (antigen photos after some days …), calling
+  ``progress(n)`` after each committed batch; ``jiayuan purge`` runs every rule daily and audits
+  what each removed (``core.retention``).
 - ``subscribe(event, handler)`` / ``publish(event, **payload)``: domain events. Handlers run
   synchronously inside the publisher's transaction, so a state change and its consequences
   (a positive result and the case it opens) commit or roll back together (ADR 0006).

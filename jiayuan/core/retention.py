@@ -27,8 +27,11 @@ __all__ = ["delete_in_batches", "purge"]
 BATCH = 5000
 
 
-def delete_in_batches(queryset: QuerySet, *, dry_run: bool = False, batch: int = BATCH) -> int:
-    """Delete ``queryset``'s rows ``batch`` at a time (each batch its own transaction); the count."""
+def delete_in_batches(
+    queryset: QuerySet, *, dry_run: bool = False, batch: int = BATCH, progress: Callable[[int], None] | None = None
+) -> int:
+    """Delete ``queryset``'s rows ``batch`` at a time (each batch its own transaction); the count.
+    ``progress(n)`` is told of each committed batch."""
     if dry_run:
         return queryset.count()
     total = 0
@@ -37,12 +40,16 @@ def delete_in_batches(queryset: QuerySet, *, dry_run: bool = False, batch: int =
         if not ids:
             return total
         with transaction.atomic():
-            total += queryset.model._default_manager.filter(pk__in=ids).delete()[1].get(queryset.model._meta.label, 0)
+            deleted = queryset.model._default_manager.filter(pk__in=ids).delete()[1].get(queryset.model._meta.label, 0)
+        total += deleted
+        if progress is not None:
+            progress(deleted)
 
 
-def _idempotency_records(now: dt.datetime, dry_run: bool) -> int:
+def _idempotency_records(now: dt.datetime, dry_run: bool, progress: Callable[[int], None]) -> int:
     cutoff = now - dt.timedelta(days=settings.JIAYUAN_IDEMPOTENCY_DAYS)
-    return delete_in_batches(IdempotencyRecord.objects.filter(created_at__lt=cutoff), dry_run=dry_run)
+    qs = IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+    return delete_in_batches(qs, dry_run=dry_run, progress=progress)
 
 
 def _rules() -> list[tuple[str, Callable]]:
@@ -51,19 +58,29 @@ def _rules() -> list[tuple[str, Callable]]:
 
 def purge(*, actor, now: dt.datetime | None = None, dry_run: bool = False) -> dict[str, int]:
     """Run every retention rule; ``{rule: rows or files removed}`` (would be removed, when
-    ``dry_run``). Audited per rule that removed something."""
+    ``dry_run``). Audited per rule that removed something — also when a rule fails halfway: what
+    its committed batches removed is recorded (``"complete": false``) before the error goes on."""
     now = now or timezone.now()
     removed: dict[str, int] = {}
     for name, rule in _rules():
-        count = rule(now, dry_run)
-        removed[name] = count
-        if count and not dry_run:
-            audit_record(
-                actor=actor,
-                action="retention.purge",
-                object_type="retention",
-                object_id=name,
-                object_repr=name,
-                changes={"removed": count, "at": now.isoformat()},
-            )
+        committed = [0]
+
+        def progress(n: int, committed=committed) -> None:
+            committed[0] += n
+
+        complete = False
+        try:
+            removed[name] = rule(now, dry_run, progress)
+            complete = True
+        finally:
+            count = removed.get(name, committed[0])
+            if count and not dry_run:
+                audit_record(
+                    actor=actor,
+                    action="retention.purge",
+                    object_type="retention",
+                    object_id=name,
+                    object_repr=name,
+                    changes={"removed": count, "at": now.isoformat(), "complete": complete},
+                )
     return removed

@@ -1419,22 +1419,29 @@ def antigen_report_submit(
         _delete_files_on_commit([report.photo.name])
     if photo is not None:
         report.photo.save(f"r{resident.pk}-{date:%Y%m%d}-{photo.name[-20:]}", photo, save=False)
-    report.save()
-    audit_record(
-        actor=actor if actor is not None else "household-link",
-        action="screening.antigen_report" if created else "screening.antigen_report_update",
-        obj=report,
-        changes={"result": result, "before": before, "channel": channel, "photo": bool(photo)},
-    )
-    if result == AntigenResult.POSITIVE and before != AntigenResult.POSITIVE:
-        publish(
-            "screening.positive",
-            resident=resident,
-            detected_on=date,
-            source="antigen",
-            actor=_user(actor),
-            ref=f"抗原自测 {date:%m-%d}",
+    try:
+        report.save()
+        audit_record(
+            actor=actor if actor is not None else "household-link",
+            action="screening.antigen_report" if created else "screening.antigen_report_update",
+            obj=report,
+            changes={"result": result, "before": before, "channel": channel, "photo": bool(photo)},
         )
+        if result == AntigenResult.POSITIVE and before != AntigenResult.POSITIVE:
+            publish(
+                "screening.positive",
+                resident=resident,
+                detected_on=date,
+                source="antigen",
+                actor=_user(actor),
+                ref=f"抗原自测 {date:%m-%d}",
+            )
+    except BaseException:
+        # The report rolls back: the photo file just written must not stay behind, unreferenced.
+        if photo is not None:
+            with contextlib.suppress(OSError):
+                report.photo.storage.delete(report.photo.name)
+        raise
     return report, created
 
 
@@ -1450,7 +1457,7 @@ def _delete_files_on_commit(names: list[str]) -> None:
     transaction.on_commit(delete)
 
 
-def antigen_photos_purge(now: dt.datetime, dry_run: bool) -> int:
+def antigen_photos_purge(now: dt.datetime, dry_run: bool, progress=None) -> int:
     """Retention rule (``jiayuan purge``): delete the photos of antigen reports older than
     ``JIAYUAN_ANTIGEN_PHOTO_DAYS`` days — the file and the row's pointer; the result is kept."""
     from django.conf import settings
@@ -1468,6 +1475,8 @@ def antigen_photos_purge(now: dt.datetime, dry_run: bool) -> int:
             gone = [name for pk, name in batch if AntigenReport.objects.filter(pk=pk, photo=name).update(photo="")]
             _delete_files_on_commit(gone)
         removed += len(gone)
+        if progress is not None:
+            progress(len(gone))
     return removed
 
 

@@ -59,3 +59,25 @@ def test_purge_command_prints_each_rule(settings):
     call_command("purge", stdout=out)
     assert "core.idempotency_records: removed 1" in out.getvalue()
     assert IdempotencyRecord.objects.count() == 0
+
+
+def test_a_rule_failing_halfway_still_audits_what_it_removed(settings, monkeypatch):
+    """The batches a rule committed before it failed are deleted for good: the audit says so."""
+    from jiayuan.core import retention
+
+    settings.JIAYUAN_IDEMPOTENCY_DAYS = 7
+    for i in range(5):
+        _record(f"old-{i}", 8)
+
+    def failing(now, dry_run, progress):
+        cutoff = now - dt.timedelta(days=7)
+        qs = IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+        retention.delete_in_batches(qs.filter(key__in=["old-0", "old-1"]), progress=progress, batch=1)
+        raise OSError("disk went away")
+
+    monkeypatch.setattr(retention, "_rules", lambda: [("core.idempotency_records", failing)])
+    with pytest.raises(OSError):
+        purge(actor="test")
+    assert IdempotencyRecord.objects.count() == 3
+    event = AuditEvent.objects.get(action="retention.purge")
+    assert event.changes["removed"] == 2 and event.changes["complete"] is False

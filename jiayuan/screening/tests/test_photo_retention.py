@@ -60,3 +60,23 @@ def test_a_replaced_photo_does_not_linger_on_disk(household, make_resident, djan
     assert not created and second.pk == first.pk
     assert Path(second.photo.path).exists() and second.photo.path != str(first_file)
     assert not first_file.exists()
+
+
+def test_a_report_that_fails_leaves_no_photo_file_behind(household, make_resident, settings):
+    """A positive report whose consequence fails rolls back: the photo written for it goes too."""
+    from jiayuan.core import extensions
+
+    r = make_resident(household, name="丁")
+
+    def broken(**payload):
+        raise RuntimeError("case service down")
+
+    extensions.subscribe("screening.positive", broken)
+    try:
+        with pytest.raises(RuntimeError):
+            screening.antigen_report_submit(
+                actor=None, resident=r, date=timezone.localdate(), result="positive", photo=_photo()
+            )
+    finally:
+        extensions._handlers["screening.positive"].remove(broken)
+    assert not any(Path(settings.MEDIA_ROOT).rglob("*.jpg"))
