@@ -30,6 +30,7 @@ __all__ = [
     "own_password_change",
     "team_grant",
     "team_member_create",
+    "team_member_deactivate",
     "team_password_reset",
     "team_revoke",
 ]
@@ -334,19 +335,14 @@ def _assignment_neighbourhood(assignment: Assignment) -> int | None:
     return None
 
 
-@transaction.atomic
-def team_password_reset(*, actor, user: User) -> str:
-    """A new temporary password for a member who forgot theirs (their sessions end with it).
-
-    Only for someone wholly inside the actor's team: every role of theirs (active or not) is one
-    the actor could grant, over a place the actor manages — so a head cannot take over a fellow
-    head, a street officer, an operator, or a volunteer who also serves another neighbourhood.
-    Their API tokens are revoked with it."""
+def _wholly_in_team(actor, user: User, what: str) -> tuple[User, Assignment]:
+    """``user`` locked, and one of their roles, when every role of theirs (active or not) is one
+    the actor could grant over a place the actor manages; else a ``ValidationError`` — so a head
+    cannot take over a fellow head, a street officer, an operator, or someone who also serves
+    another neighbourhood (a role reactivated there later must not find the account in other hands)."""
     from jiayuan.accounts.selectors import team_assignments
 
     user = User.objects.select_for_update().get(pk=user.pk)
-    # Every role they hold or held, active or not: one reactivated elsewhere later must not find
-    # its password known to a head here.
     all_roles = list(user.assignments.values_list("pk", "role"))
     in_team = set(team_assignments(actor).filter(user=user).values_list("pk", flat=True))
     if (
@@ -356,22 +352,54 @@ def team_password_reset(*, actor, user: User) -> str:
         or not all_roles
         or any(role not in GRANTABLE_ROLES or pk not in in_team for pk, role in all_roles)
     ):
-        raise ValidationError({"user": ["这个账号还在别处任职或权限更高, 请联系街道或系统管理员重置密码"]})
+        raise ValidationError({"user": [f"这个账号还在别处任职或权限更高, 请联系街道或系统管理员{what}"]})
+    return user, Assignment.objects.get(pk=all_roles[0][0])
+
+
+def _end_tokens(user: User) -> int:
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def _audit_member(actor, user: User, role: Assignment, action: str, **changes) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=user,
+        object_repr=user.username,
+        neighbourhood_id=_assignment_neighbourhood(role),
+        changes=changes,
+    )
+
+
+@transaction.atomic
+def team_member_deactivate(*, actor, user: User) -> User:
+    """Close the account of someone who left the team: they cannot sign in, their sessions and
+    API tokens end, their roles are kept (inactive) for the record. Same reach as a reset."""
+    user, first = _wholly_in_team(actor, user, "停用账号")
+    if not user.is_active:
+        return user
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    roles = user.assignments.filter(active=True).update(active=False)
+    _audit_member(actor, user, first, "user.deactivate", roles_revoked=roles, api_tokens_revoked=_end_tokens(user))
+    return user
+
+
+@transaction.atomic
+def team_password_reset(*, actor, user: User) -> str:
+    """A new temporary password for a member who forgot theirs (their sessions end with it).
+
+    Only for someone wholly inside the actor's team: every role of theirs (active or not) is one
+    the actor could grant, over a place the actor manages — so a head cannot take over a fellow
+    head, a street officer, an operator, or a volunteer who also serves another neighbourhood.
+    Their API tokens are revoked with it."""
+    user, first = _wholly_in_team(actor, user, "重置密码")
     password = _temporary_password()
     user.set_password(password)
     user.must_change_password = True
     user.save(update_fields=["password", "must_change_password"])
     # A reset often means the account may be in other hands: its API tokens stop working too.
-    tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    first = Assignment.objects.get(pk=all_roles[0][0])
-    audit_record(
-        actor=actor,
-        action="user.password_reset",
-        obj=user,
-        object_repr=user.username,
-        neighbourhood_id=_assignment_neighbourhood(first),
-        changes={"api_tokens_revoked": tokens},
-    )
+    _audit_member(actor, user, first, "user.password_reset", api_tokens_revoked=_end_tokens(user))
     return password
 
 

@@ -124,6 +124,20 @@ def team_password_reset(request, member_id: int):
 
 
 @login_required
+@require_POST
+def team_deactivate(request, member_id: int):
+    _require_team(request)
+    member = selectors.team_member_get(user=request.user, member_id=member_id)
+    try:
+        services.team_member_deactivate(actor=request.user, user=member)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("已停用账号: %(name)s") % {"name": member.display_name or member.username})
+    return redirect("team:member", member_id=member.pk)
+
+
+@login_required
 def password_change(request):
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():

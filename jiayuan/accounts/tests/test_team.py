@@ -292,3 +292,37 @@ def test_password_reset_refused_when_an_inactive_role_is_elsewhere(head, make_us
     )
     with pytest.raises(ValidationError):
         services.team_password_reset(actor=head, user=member)
+
+
+def test_deactivating_a_member_ends_sign_in_sessions_and_tokens(client, head, make_user, building, far_building):
+    member = make_user(Role.VOLUNTEER, building, username="leaving", password="leave-pass-1")
+    _t, key = api_token_create(actor=None, user=member)
+    phone = Client()
+    assert phone.login(username="leaving", password="leave-pass-1")
+    client.force_login(head)
+    resp = client.post(f"/team/{member.pk}/deactivate/")
+    assert resp.status_code == 302
+    member.refresh_from_db()
+    assert not member.is_active and not member.assignments.filter(active=True).exists()
+    assert phone.get("/").status_code == 302  # the signed-in phone is sent to the login page
+    assert not Client().login(username="leaving", password="leave-pass-1")
+    assert Client().get("/api/v1/residents", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 401
+    event = AuditEvent.objects.get(action="user.deactivate")
+    assert event.changes == {"roles_revoked": 1, "api_tokens_revoked": 1} and event.actor_id == head.pk
+    assert "这个账号已停用" in client.get(f"/team/{member.pk}/").content.decode()
+    # Someone who also serves elsewhere is closed by the operator, not by this head.
+    both = make_user(Role.VOLUNTEER, building, username="both.places")
+    Assignment.objects.create(user=both, role=Role.VOLUNTEER, level="building", building=far_building)
+    resp = client.post(f"/team/{both.pk}/deactivate/", follow=True)
+    assert "请联系街道或系统管理员停用账号" in resp.content.decode()
+    both.refresh_from_db()
+    assert both.is_active
+
+
+def test_only_a_team_manager_can_deactivate(client, make_user, building, head):
+    volunteer = make_user(Role.VOLUNTEER, building, username="v1")
+    other = make_user(Role.VOLUNTEER, building, username="v2")
+    client.force_login(volunteer)
+    assert client.post(f"/team/{other.pk}/deactivate/").status_code == 404
+    other.refresh_from_db()
+    assert other.is_active
