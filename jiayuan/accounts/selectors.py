@@ -30,10 +30,15 @@ def team_neighbourhood_ids(user) -> set[int] | None:
         return set()
     if user.is_superuser:
         return None
+    # Cached on the user for the request, like ``scope_ids`` (a page asks several times).
+    cached = user.__dict__.get("_jiayuan_team_neighbourhoods")
+    if cached is not None:
+        return cached
     ids = scope_ids(user, Action.MANAGE_TEAM)
     nbs = set(ids.get("neighbourhood", ()))
     if ids.get("street"):
         nbs |= set(Neighbourhood.objects.filter(street_id__in=ids["street"]).values_list("id", flat=True))
+    user.__dict__["_jiayuan_team_neighbourhoods"] = nbs
     return nbs
 
 

@@ -13,6 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from jiayuan.accounts.models import ApiToken, Assignment, HouseholdLink, User
+from jiayuan.accounts.selectors import team_assignments, team_neighbourhood_ids
 from jiayuan.core import rawsql
 from jiayuan.core.audit import audit_record
 from jiayuan.core.permissions import Role
@@ -224,8 +225,6 @@ def _temporary_password() -> str:
 def _check_grant(actor, role: str, scope) -> str:
     """The scope's level, after checking the actor may hand out ``role`` over ``scope``: a role
     below head, over a place in a neighbourhood whose team the actor manages."""
-    from jiayuan.accounts.selectors import team_neighbourhood_ids
-
     errors: dict[str, list[str]] = {}
     if role not in GRANTABLE_ROLES:
         errors["role"] = ["不能授予这个角色(书记/主任和街道工作人员由街道设置)"]
@@ -245,8 +244,6 @@ def _not_self(actor, user: User) -> None:
 
 
 def _in_team_or_404(actor, assignment_ids) -> list[Assignment]:
-    from jiayuan.accounts.selectors import team_assignments
-
     # Found through the team (outer joins to the place), then locked by id alone: PostgreSQL
     # cannot lock the nullable side of an outer join.
     found = list(team_assignments(actor).filter(pk__in=assignment_ids).values_list("pk", flat=True))
@@ -340,8 +337,6 @@ def _wholly_in_team(actor, user: User, what: str) -> tuple[User, Assignment]:
     the actor could grant over a place the actor manages; else a ``ValidationError`` — so a head
     cannot take over a fellow head, a street officer, an operator, or someone who also serves
     another neighbourhood (a role reactivated there later must not find the account in other hands)."""
-    from jiayuan.accounts.selectors import team_assignments
-
     user = User.objects.select_for_update().get(pk=user.pk)
     all_roles = list(user.assignments.values_list("pk", "role"))
     in_team = set(team_assignments(actor).filter(user=user).values_list("pk", flat=True))

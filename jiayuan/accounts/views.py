@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -9,6 +10,7 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,9 +26,6 @@ def _require_team(request) -> None:
 
 
 def _login_url(request) -> str:
-    from django.conf import settings
-    from django.urls import reverse
-
     base = settings.JIAYUAN_PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
     return base + reverse("accounts:login")
 

@@ -20,6 +20,11 @@ def _has_nul(value) -> bool:
     return False
 
 
+def _fields_have_nul(data) -> bool:
+    """A NUL in any key or value of a QueryDict (every value of a repeated key)."""
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in data.lists())
+
+
 def _body_has_nul(request) -> bool:
     content_type = request.content_type or ""
     if content_type.startswith("multipart/"):
@@ -50,14 +55,11 @@ class RejectNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        def fields_have_nul(data) -> bool:
-            return any("\x00" in key or any("\x00" in v for v in values) for key, values in data.lists())
-
-        bad = "\x00" in request.path or fields_have_nul(request.GET)
+        bad = "\x00" in request.path or _fields_have_nul(request.GET)
         if not bad and request.method not in ("GET", "HEAD", "OPTIONS"):
             bad = _body_has_nul(request) or (
                 request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
-                and fields_have_nul(request.POST)
+                and _fields_have_nul(request.POST)
             )
         if bad:
             if request.path.startswith("/api/"):
