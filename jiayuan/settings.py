@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "jiayuan.core.middleware.RejectNulMiddleware",
+    "jiayuan.core.replicas.ReplicaRoutingMiddleware",  # before sessions: sees a new session cookie
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -103,6 +104,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Streaming replicas for reads that tolerate a few seconds of lag (dashboards, exports, missed
+# lists): comma-separated URLs; without any, every query goes to the primary (ADR 0008).
+for _i, _url in enumerate(u.strip() for u in os.environ.get("DATABASE_REPLICA_URLS", "").split(",") if u.strip()):
+    _replica = dj_database_url.parse(_url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    _replica["TEST"] = {"MIRROR": "default"}  # tests read the primary's test database through the replica
+    DATABASES[f"replica{_i + 1}"] = _replica
+DATABASE_ROUTERS = ["jiayuan.core.replicas.ReplicaRouter"] if len(DATABASES) > 1 else []
+JIAYUAN_REPLICA_PIN_SECONDS = int(os.environ.get("JIAYUAN_REPLICA_PIN_SECONDS", "10"))
+JIAYUAN_REPLICA_RETRY_SECONDS = int(os.environ.get("JIAYUAN_REPLICA_RETRY_SECONDS", "10"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions, background work ---------------------------------------------------------

@@ -39,11 +39,28 @@ then
   export DATABASE_URL="postgres://postgres@${PG_HOST}:${PG_PORT}/jiayuan_$$"
   say "pytest on PostgreSQL ($PG_HOST:$PG_PORT)"
   pytest -q --create-db "$@"
-else
+fi
+
+if [ -z "${DATABASE_URL:-}" ]; then
   if [ "${CI:-}" = "true" ]; then
     echo "CI=true and PostgreSQL at $PG_HOST:$PG_PORT is unreachable: the suite must run on both databases" >&2
     exit 1
   fi
   say "warning: PostgreSQL unreachable; ran on SQLite only"
+fi
+
+# Read replicas on real engines: a private primary and streaming replica on loopback (ADR 0008).
+if [ -x /usr/lib/postgresql/15/bin/initdb ]; then
+  eval "$(bash scripts/pg_replica.sh start)"
+  trap 'bash scripts/pg_replica.sh stop "$JY_REPLICA_DIR"' EXIT
+  say "pytest with a streaming replica (primary :$JY_PRIMARY_PORT, replica :$JY_REPLICA_PORT)"
+  DATABASE_URL="postgres://postgres@127.0.0.1:${JY_PRIMARY_PORT}/jiayuan" \
+    DATABASE_REPLICA_URLS="postgres://postgres@127.0.0.1:${JY_REPLICA_PORT}/jiayuan" \
+    pytest -q --create-db -m replica jiayuan/core/tests/test_replicas.py
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI=true and no PostgreSQL 15 binaries to start a replica with (apt-get install postgresql-15)" >&2
+  exit 1
+else
+  say "warning: no PostgreSQL 15 binaries; replica tests not run"
 fi
 say "all tests passed on every database reached"

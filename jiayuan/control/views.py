@@ -46,6 +46,7 @@ from jiayuan.control.policies import PRESETS
 from jiayuan.core.forms import apply_service_errors
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
+from jiayuan.core.replicas import replica_ok
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
 from jiayuan.places.models import Building, Compound, Neighbourhood
 
@@ -107,6 +108,7 @@ def index(request):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def isolation_map(request):
     """家庭隔离分布图: compounds ▸ buildings as floors × rooms, coloured; printable."""
     user = request.user
@@ -135,6 +137,7 @@ def isolation_map(request):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def summary(request):
     """防疫汇总统计表: per building and total; per neighbourhood for street officers."""
     user = request.user

@@ -17,6 +17,7 @@ from jiayuan.core.forms import apply_service_errors
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
 from jiayuan.core.qr import qr_svg
+from jiayuan.core.replicas import replica_ok
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
 from jiayuan.people.choices import Tag
 from jiayuan.people.models import Resident
@@ -180,6 +181,7 @@ def plan_generate(request, round_id: int):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def missed(request, round_id: int):
     round_ = selectors.round_get(user=request.user, round_id=round_id)
     building_id = _int_or_none(request.GET.get("building"))
@@ -209,6 +211,7 @@ def missed(request, round_id: int):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def missed_export(request, round_id: int):
     round_ = selectors.round_get(user=request.user, round_id=round_id)
     building_id = _int_or_none(request.GET.get("building"))
