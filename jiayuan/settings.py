@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "jiayuan.core.middleware.RequestContextMiddleware",
+    "jiayuan.core.errors.DatabaseUnavailableMiddleware",  # innermost: sees the view's exception
 ]
 
 ROOT_URLCONF = "jiayuan.urls"

@@ -21,3 +21,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "jiayuan.core.errors.server_error"
