@@ -10,5 +10,6 @@ jiayuan collectstatic --noinput -v 0
 jiayuan demo
 echo
 echo "Jiayuan: http://127.0.0.1:${PORT:-8000}   (Ctrl+C to stop)"
+# --respawn-failed-workers: a worker that dies (out of memory, a crash) is replaced, not fatal.
 exec granian --interface wsgi --host 127.0.0.1 --port "${PORT:-8000}" --workers 1 --blocking-threads 4 \
-  --log-level warning jiayuan.wsgi:application
+  --respawn-failed-workers --respawn-interval 1 --log-level warning jiayuan.wsgi:application
