@@ -608,3 +608,28 @@ def household_under_control(household) -> list[Quarantine]:
         .select_related("resident")
         .order_by("id")
     )
+
+
+# Kinds of quarantine during which nobody of the household leaves the home (a centralised
+# quarantine takes the person away; it does not keep the rest of the household in).
+_STAY_HOME_KINDS = (QuarantineKind.HOME, QuarantineKind.HOME_MONITORING)
+
+
+def household_may_go_out(household) -> tuple[bool, str]:
+    """May someone of ``household`` go out to collect something (a group-buy pick-up, a
+    scarce-item appointment, any "come and pick up")? ``(True, "")`` or ``(False, reason)``.
+
+    The one place that decides it: not when the building is a sealed zone (足不出户), nor while
+    a member is a positive case waiting at home, nor while a member is under home quarantine or
+    home health monitoring. The reason is a Chinese sentence for the resident or the staff.
+    """
+    level = zone_levels(building_ids=[household.building_id]).get(household.building_id)
+    if level == ZoneLevel.SEALED:
+        return False, str(_("本楼为封控区,足不出户,不能外出领取;请选择送货上门或由志愿者代领"))
+    if Case.objects.filter(household_id=household.pk, status=CaseStatus.AT_HOME).exists():
+        return False, str(_("本户有居家待转运的阳性人员,不能外出领取;请选择送货上门或由志愿者代领"))
+    today = timezone.localdate()
+    for q in Quarantine.objects.filter(household_id=household.pk, status=QuarantineStatus.ACTIVE, start_on__lte=today):
+        if q.kind_on(today) in _STAY_HOME_KINDS:
+            return False, str(_("本户有居家隔离或居家健康监测人员,不能外出领取;请选择送货上门或由志愿者代领"))
+    return True, ""

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jiayuan.accounts.models import User
-from jiayuan.control.selectors import zone_levels
+from jiayuan.control.selectors import household_may_go_out
 from jiayuan.people.choices import Tag
 from jiayuan.people.models import Resident
 from jiayuan.places.models import Compound, Household
@@ -168,16 +168,13 @@ def _load(neighbourhood, compound, stdout) -> None:
                 elders.append(resident)
     elder_households = {r.household_id for r in elders}
     ordering = [h for h in households if h.pk not in elder_households][:100]
-    sealed = {
-        b for b, level in zone_levels(building_ids={h.building_id for h in ordering}).items() if level == "sealed"
-    }
     for n, h in enumerate(ordering):
         order, _created = services.order_place(
             actor="demo",
             group_buy=eggs,
             household=h,
             quantities={egg_item.pk: 1 + n % 2, milk_item.pk: rng.choice([0, 1, 2, 2, 4])},
-            delivery_mode="pickup" if n % 7 == 0 and h.building_id not in sealed else "door",
+            delivery_mode="pickup" if n % 7 == 0 and household_may_go_out(h)[0] else "door",
         )
         if rng.random() < 0.6:
             services.order_set_paid(actor=head, order=order, paid=True)
@@ -280,6 +277,6 @@ def _load(neighbourhood, compound, stdout) -> None:
             window=window,
             household=h,
             quantity=5,
-            mode="proxy" if n % 5 == 0 else "pickup",
+            mode="pickup" if n % 5 and household_may_go_out(h)[0] else "proxy",
         )
     stdout.write("supplies: 2 leaders, 4 group buys (bidding, open, ready), a handout round, stock, appointments")

@@ -136,7 +136,7 @@ class OrderForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=200)
     delivery_mode = forms.ChoiceField(label=_("收货方式"), choices=DeliveryMode.choices, initial=DeliveryMode.DOOR)
 
-    def __init__(self, *args, items=(), sealed=False, **kwargs):
+    def __init__(self, *args, items=(), pickup_refused: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.items = list(items)
         for item in self.items:
@@ -146,9 +146,9 @@ class OrderForm(forms.Form):
             self.fields[f"q_{item.pk}"] = forms.IntegerField(
                 label=item.name, min_value=0, max_value=max(top, 0), required=False, initial=0
             )
-        if sealed:
+        if pickup_refused:  # the reason control gives why the household may not go out
             self.fields["delivery_mode"].choices = [(DeliveryMode.DOOR, DeliveryMode.DOOR.label)]
-            self.fields["delivery_mode"].help_text = _("本楼为封控区,只能送货上门")
+            self.fields["delivery_mode"].help_text = pickup_refused
 
     def item_fields(self):
         return [(item, self[f"q_{item.pk}"]) for item in self.items]

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jiayuan.accounts.services import household_link_resolve, household_link_token
-from jiayuan.control.selectors import zone_levels
+from jiayuan.control.selectors import household_may_go_out
 from jiayuan.core.forms import apply_service_errors
 from jiayuan.supplies import forms, selectors, services
 from jiayuan.supplies.choices import GroupBuyStatus, LeaderStatus, SelectionMode
@@ -43,10 +43,6 @@ def _with_link(view):
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
     return wrapped
-
-
-def _sealed(household) -> bool:
-    return zone_levels(building_ids=[household.building_id]).get(household.building_id) == "sealed"
 
 
 def panel(request, household, link):
@@ -80,6 +76,7 @@ def home(request, token, link, household):
             g["voted_for"] = votes.get(g["key"])
     leader = selectors.household_leader(household=household)
     bookings = list(selectors.household_bookings(household=household))
+    may_go_out, go_out_reason = household_may_go_out(household)
     return render(
         request,
         "supplies/household/index.html",
@@ -97,6 +94,8 @@ def home(request, token, link, household):
             "leader_active": leader is not None and leader.is_active(),
             "S": S,
             "booking_form": forms.BookingForm(),
+            "may_go_out": may_go_out,
+            "go_out_reason": go_out_reason,
         },
     )
 
@@ -107,9 +106,12 @@ def order(request, token, link, household, group_buy_id: int):
     if gb is None:
         raise Http404
     items = list(gb.items.all())
-    sealed = _sealed(household)
+    may_go_out, reason = household_may_go_out(household)
     form = forms.OrderForm(
-        request.POST or None, items=items, sealed=sealed, initial={"idempotency_key": uuid.uuid4().hex}
+        request.POST or None,
+        items=items,
+        pickup_refused=None if may_go_out else reason,
+        initial={"idempotency_key": uuid.uuid4().hex},
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -18,12 +18,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from jiayuan.control.selectors import zone_levels
+from jiayuan.control.selectors import household_may_go_out
 from jiayuan.core.audit import audit_record
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can
 from jiayuan.people.choices import Tag
 from jiayuan.people.models import Resident
+from jiayuan.people.normalize import normalize_phone
 from jiayuan.places.models import Building, Household, Neighbourhood
 from jiayuan.supplies.choices import (
     BookingMode,
@@ -61,7 +62,6 @@ from jiayuan.supplies.models import (
     Vote,
 )
 
-SEALED = "sealed"
 S = GroupBuyStatus
 # States in which a group buy counts against the per-category daily limit.
 LIVE_STATES = (S.OPEN, S.CLOSED, S.ARRIVED, S.DISINFECTED, S.SORTED, S.DELIVERED)
@@ -92,6 +92,14 @@ def link_actor(link) -> str:
 
 def _user(actor):
     return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def require_may_go_out(household: Household, *, field: str) -> None:
+    """Refuse a "come and pick up" for a household that may not go out (sealed building, home
+    quarantine, a case at home): control's ``household_may_go_out`` decides, for every flow."""
+    may, reason = household_may_go_out(household)
+    if not may:
+        raise ValidationError({field: [reason]})
 
 
 # Settings ----------------------------------------------------------------------------------
@@ -205,9 +213,10 @@ def leader_apply(
         errors["name"] = ["请填写姓名"]
     if not channel:
         errors["channel"] = ["请填写渠道或供应商"]
-    phone = "".join(ch for ch in (phone or "") if ch.isdigit())
-    if phone and len(phone) != 11:
-        errors["phone"] = ["手机号应为11位数字"]
+    try:
+        phone = normalize_phone(phone)
+    except ValidationError as exc:
+        errors["phone"] = exc.messages
     docs = list(documents)
     kinds = {d.get("kind") for d in docs}
     for kind in DocumentKind.values:
@@ -648,6 +657,10 @@ def group_buy_arrive(
         errors["vehicle_plate"] = ["请填写车牌"]
     if not (driver_name or "").strip():
         errors["driver_name"] = ["请填写司机姓名"]
+    try:
+        driver_phone = normalize_phone(driver_phone)
+    except ValidationError as exc:
+        errors["driver_phone"] = exc.messages
     arrived_at = arrived_at or timezone.now()
     if arrived_at > timezone.now() + dt.timedelta(minutes=5):
         errors["arrived_at"] = ["到货时间不能晚于现在"]
@@ -655,7 +668,7 @@ def group_buy_arrive(
         raise ValidationError(errors)
     gb.vehicle_plate = vehicle_plate.strip().upper()[:20]
     gb.driver_name = driver_name.strip()[:64]
-    gb.driver_phone = "".join(ch for ch in (driver_phone or "") if ch.isdigit())[:11]
+    gb.driver_phone = driver_phone
     gb.arrival_note = arrival_note or ""
     gb.arrived_at = arrived_at
     gb.admitted_by = _user(actor)
@@ -855,9 +868,7 @@ def order_place(
     if household.building.compound_id != group_buy.compound_id:
         raise ValidationError({"household": ["只能订本小区的团购"]})
     if delivery_mode == DeliveryMode.PICKUP:
-        level = zone_levels(building_ids=[household.building_id]).get(household.building_id)
-        if level == SEALED:
-            raise ValidationError({"delivery_mode": ["封控楼栋不能自提,只能送货上门"]})
+        require_may_go_out(household, field="delivery_mode")
     try:
         # A savepoint when called inside a transaction (the API's idempotency record), so a
         # refused order leaves the caller's transaction usable for the look-up below.
@@ -1327,6 +1338,8 @@ def booking_create(
             raise ValidationError({"window": ["该时段已结束"]})
         if Booking.objects.filter(campaign=campaign, household=household).exists():
             raise ValidationError({"household": ["本户已经预约过,不能重复预约"]})
+        if mode == BookingMode.PICKUP:
+            require_may_go_out(household, field="mode")
         if w.booked >= w.capacity:
             raise SoldOutError({"window": ["该时段已约满"]})
         w.booked += 1
@@ -1357,11 +1370,27 @@ def booking_create(
 
 
 @transaction.atomic
-def booking_collect(*, actor, booking: Booking) -> Booking:
-    booking = Booking.objects.select_for_update().get(pk=booking.pk)
+def booking_collect(*, actor, booking: Booking, by_proxy: bool = False) -> Booking:
+    """The voucher is handed in and the item handed out. A booking made for the household to
+    collect itself is refused if the household may no longer go out (its building was sealed
+    since, a member is in home quarantine): a volunteer collects it for them (``by_proxy``),
+    which turns the booking into a proxy one."""
+    booking = Booking.objects.select_for_update().select_related("household").get(pk=booking.pk)
     if booking.collected_at is not None:
         raise ValidationError("该凭证已经领取")
+    before = booking.mode
+    if by_proxy:
+        booking.mode = BookingMode.PROXY
+    elif booking.mode == BookingMode.PICKUP:
+        may, reason = household_may_go_out(booking.household)
+        if not may:
+            raise ValidationError({"mode": [f"{reason}(请由志愿者代领,点“代领”登记)"]})
     booking.collected_at = timezone.now()
-    booking.save(update_fields=["collected_at"])
-    audit_record(actor=actor, action="supplies.booking_collect", obj=booking)
+    booking.save(update_fields=["collected_at", "mode"])
+    audit_record(
+        actor=actor,
+        action="supplies.booking_collect",
+        obj=booking,
+        changes={"mode": [before, booking.mode]} if before != booking.mode else {},
+    )
     return booking

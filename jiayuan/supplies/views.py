@@ -765,5 +765,10 @@ def campaign_detail(request, campaign_id: int):
 @require_POST
 def booking_collect(request, booking_id: int):
     booking = get_scoped_or_404(Booking.objects.all(), request.user, Action.MANAGE_APPOINTMENTS, pk=booking_id)
-    _attempt(request, lambda: services.booking_collect(actor=request.user, booking=booking), _("已领取"))
+    by_proxy = request.POST.get("by_proxy") == "1"
+    _attempt(
+        request,
+        lambda: services.booking_collect(actor=request.user, booking=booking, by_proxy=by_proxy),
+        _("已由志愿者代领") if by_proxy else _("已领取"),
+    )
     return redirect("supplies:campaign", campaign_id=booking.campaign_id)

@@ -88,7 +88,9 @@ def test_same_idempotency_key_is_stored_once(open_buy, household):
 
 
 def test_sealed_building_gets_door_delivery_only(open_buy, household, monkeypatch):
-    monkeypatch.setattr(services, "zone_levels", lambda building_ids: dict.fromkeys(building_ids, "sealed"))
+    from jiayuan.control import selectors as control_selectors
+
+    monkeypatch.setattr(control_selectors, "zone_levels", lambda building_ids: dict.fromkeys(building_ids, "sealed"))
     monkeypatch.setattr(selectors, "zone_levels", lambda building_ids: dict.fromkeys(building_ids, "sealed"))
     veg, _ = item_ids(open_buy)
     with pytest.raises(ValidationError) as exc:

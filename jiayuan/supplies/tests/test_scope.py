@@ -68,9 +68,9 @@ def test_street_officer_sees_no_group_buys_in_the_api(client, open_buy, make_use
 
 
 def test_sealed_household_order_form_offers_door_delivery_only(client, open_buy, household, link_token, monkeypatch):
-    from jiayuan.supplies import household_views
+    from jiayuan.control import selectors as control_selectors
 
-    monkeypatch.setattr(household_views, "zone_levels", lambda building_ids: dict.fromkeys(building_ids, "sealed"))
+    monkeypatch.setattr(control_selectors, "zone_levels", lambda building_ids: dict.fromkeys(building_ids, "sealed"))
     html = client.get(reverse("supplies_household:order", args=[link_token(household), open_buy.pk])).content.decode()
-    assert "只能送货上门" in html
+    assert "封控区" in html and "送货上门" in html
     assert 'value="pickup"' not in html
