@@ -13,6 +13,8 @@ import time
 import unicodedata
 from functools import lru_cache
 
+import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 from stdnum import numdb
@@ -127,42 +129,77 @@ def parse_id_type(value) -> str:
 
 
 # --- Phones ----------------------------------------------------------------------------------
+#
+# Which numbers exist is Google's libphonenumber's business (the ``phonenumbers`` package, kept
+# up to date with the numbering plans), not hand-written rules: ADR 0009. We only add what it
+# cannot know: a bare local number is taken in the default area code, and a bare number that
+# starts with 1 is a mobile number with digits missing, never a landline.
 
-_MOBILE = re.compile(r"1[3-9]\d{9}")
+# Area code assumed for a landline typed without one (the laptop install serves one city).
+DEFAULT_AREA_CODE = "021"
+_PHONE_SEPARATORS = re.compile(r"[\s\-()（）.·/]")
+_PERSONAL_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    }
+)
+
+
+def _default_area_code() -> str:
+    return getattr(settings, "JIAYUAN_PHONE_AREA_CODE", "") or DEFAULT_AREA_CODE
 
 
 def normalize_phone(value) -> str:
-    """``+86 138-1234-5678`` → ``13812345678``; ``(021)6400 1234`` → ``021-64001234``.
+    """``+86 138-1234-5678`` → ``13812345678``; ``(021)6400 1234`` → ``021-64001234``;
+    ``64001234`` → ``021-64001234`` (the default area code); ``+852 9123 4567`` → ``+85291234567``.
 
-    A bare 8-digit number is taken as a local landline and kept as typed. Raises
-    ``ValidationError`` for anything that is neither a mainland mobile nor a landline.
+    Raises ``ValidationError`` with a Chinese reason for anything libphonenumber does not know
+    as a valid mobile or landline: ``1381234567`` (a digit short) is refused, not kept as a
+    landline.
     """
     text = _compact(value)
     if not text:
         return ""
-    digits = re.sub(r"[\s\-()（）.·/]", "", text)
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    if not digits.isdigit():
+    digits = _PHONE_SEPARATORS.sub("", text)
+    international = digits.startswith(("+", "00"))
+    if not digits.lstrip("+").isdigit():
         raise ValidationError("电话号码只能包含数字")
-    if _MOBILE.fullmatch(digits):
-        return digits
-    if digits.startswith("0") and 10 <= len(digits) <= 12:
-        # Area codes: 010 and 02x (Beijing, Shanghai 021, Guangzhou 020 …) are three digits,
-        # every other one four (0595 Quanzhou).
-        area_len = 3 if digits[1] in "12" else 4
-        local = digits[area_len:]
-        if 7 <= len(local) <= 8:
-            return f"{digits[:area_len]}-{local}"
-    if len(digits) in (7, 8) and digits[0] != "0":
-        return digits
-    if len(digits) == 11 and digits.startswith("1"):
-        raise ValidationError("手机号码号段无效")
-    raise ValidationError("电话号码位数不对(手机11位,座机带区号)")
+    if len(digits) > 20:
+        raise ValidationError("电话号码位数不对(手机11位,座机带区号)")
+    if not international and digits.startswith("86") and len(digits) == 13:
+        digits = "+" + digits  # 86 13812345678: the country code without its plus
+        international = True
+    if not international and len(digits) < 7:
+        raise ValidationError("电话号码位数不对(手机11位,座机带区号)")
+    if not international and digits[0] == "1" and len(digits) != 11:
+        raise ValidationError("手机号码应为11位(当前%(n)d位),请核对是否少输或多输了数字", params={"n": len(digits)})
+    if not international and len(digits) == 10 and digits[:3] in ("400", "800"):
+        raise ValidationError("请填写手机号码或座机号码(不接受400、95等服务号码)")
+    if not international and digits[0] not in "01":
+        if len(digits) not in (7, 8):
+            raise ValidationError("电话号码位数不对(手机11位,座机带区号)")
+        digits = _default_area_code() + digits  # a local landline without its area code
+    try:
+        number = phonenumbers.parse(digits, "CN")
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError("电话号码格式无法识别") from exc
+    if not phonenumbers.is_valid_number(number):
+        if not international and digits[0] == "1":
+            raise ValidationError("手机号码号段无效")
+        raise ValidationError("电话号码无效:手机应为11位,座机请带区号(如 021-64001234)")
+    if phonenumbers.number_type(number) not in _PERSONAL_TYPES:
+        raise ValidationError("请填写手机号码或座机号码(不接受400、95等服务号码)")
+    if number.country_code != 86:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    national = str(number.national_number)
+    if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE:
+        return national
+    area = phonenumbers.length_of_geographical_area_code(number)
+    if not area:
+        return "0" + national
+    return f"0{national[:area]}-{national[area:]}"
 
 
 # --- Places ----------------------------------------------------------------------------------

@@ -18,13 +18,19 @@ from jiayuan.people import normalize
         ("13812345678", "13812345678"),
         ("+86 138-1234-5678", "13812345678"),
         ("0086 13812345678", "13812345678"),
+        ("86 13812345678", "13812345678"),
         ("１３８１２３４５６７８", "13812345678"),  # full-width digits
         ("138 1234 5678", "13812345678"),
+        ("19212345678", "19212345678"),  # a newer number block, known to the library
         ("(021)64001234", "021-64001234"),
         ("021-6400 1234", "021-64001234"),
         ("02164001234", "021-64001234"),
+        ("+86 21 6400 1234", "021-64001234"),
+        ("010-12345678", "010-12345678"),
         ("0595-22881234", "0595-22881234"),
-        ("64001234", "64001234"),
+        ("0571 8888 8888", "0571-88888888"),
+        ("64001234", "021-64001234"),  # a local landline gets the default area code
+        ("+852 9123 4567", "+85291234567"),  # a Hong Kong mobile, typed with its country code
         ("", ""),
     ],
 )
@@ -35,10 +41,21 @@ def test_normalize_phone(raw, clean):
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
+        # A mobile number a digit or more short was once kept as a "local landline".
+        ("1381234567", "手机号码应为11位(当前10位)"),
+        ("13812345", "手机号码应为11位(当前8位)"),
+        ("1381234", "手机号码应为11位(当前7位)"),
         ("12345", "位数不对"),
+        ("1381234567899", "手机号码应为11位(当前13位)"),
         ("12812345678", "号段无效"),
+        ("12012345678", "号段无效"),
         ("138abc45678", "只能包含数字"),
-        ("1381234567899", "位数不对"),
+        ("6400123", "座机请带区号"),  # seven digits: not a Shanghai number
+        ("0571-8888888", "座机请带区号"),
+        ("021-6400 12345", "座机请带区号"),
+        ("400-820-8820", "服务号码"),
+        ("95588", "位数不对"),
+        ("1" * 30, "位数不对"),
     ],
 )
 def test_bad_phones_get_a_chinese_reason(raw, message):
@@ -47,10 +64,33 @@ def test_bad_phones_get_a_chinese_reason(raw, message):
     assert message in exc.value.messages[0]
 
 
-@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.sampled_from(["", "+86", "0086", "+86 "]))
+def test_the_default_area_code_is_a_setting(settings):
+    settings.JIAYUAN_PHONE_AREA_CODE = "010"
+    assert normalize.normalize_phone("62751234") == "010-62751234"
+
+
+@given(
+    st.from_regex(r"1(3[0-9]|5[0-35-9]|8[0-9])[0-9]{8}", fullmatch=True), st.sampled_from(["", "+86", "0086", "+86 "])
+)
 def test_any_mobile_survives_prefixes_and_separators(number, prefix):
     spaced = f"{number[:3]}-{number[3:7]} {number[7:]}"
     assert normalize.normalize_phone(prefix + spaced) == number
+
+
+@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.integers(min_value=1, max_value=4))
+def test_a_mobile_with_digits_missing_is_never_accepted(number, missing):
+    with pytest.raises(ValidationError, match="手机号码应为11位"):
+        normalize.normalize_phone(number[:-missing])
+
+
+@given(st.from_regex(r"[2-8][0-9]{7}", fullmatch=True))
+def test_whatever_is_accepted_is_stable(local):
+    """Normalising twice changes nothing (the stored value is also the lookup key)."""
+    try:
+        once = normalize.normalize_phone(local)
+    except ValidationError:
+        return
+    assert normalize.normalize_phone(once) == once
 
 
 def test_mainland_id_lowercase_x_and_full_width_are_accepted():
