@@ -10,6 +10,13 @@ Apps register in ``AppConfig.ready()``:
   of the staff page of one resident (its cases and quarantines, its sampling code …).
 - ``home_panel(fn)``: ``fn(request) -> (template_name, context) | None``, a card on the staff
   home page (alerts such as a positive antigen report or a fever).
+- ``today_item(fn, order=50)``: ``fn(request) -> list[TodayItem] | None``, rows of "今天要做的事" at
+  the top of the home page: what the signed-in user's roles have to do today (the guard's
+  arrivals, the leader's missed tests …), each a count, a label and the page that does the work.
+  Count through the user's scope (``restrict``) with a few queries whose number does not grow
+  with the data; the URL must open for every user the row is shown to (the role-link crawl in
+  ``jiayuan/tests/test_role_links.py`` follows it). Rows with a count of 0 are dropped; "bad"
+  rows (a positive, a fever) come first, then ``order``.
 - ``demo_loader(fn, order)``: ``fn(neighbourhood, stdout)`` run by ``jiayuan demo`` after the
   roster is loaded, lowest order first; each must be idempotent.
 - ``retention_rule(name, fn)``: ``fn(now, dry_run, progress) -> int``, personal or bulky data an app
@@ -42,6 +49,7 @@ from typing import Any
 
 __all__ = [
     "NavItem",
+    "TodayItem",
     "demo_loader",
     "demo_loaders",
     "home_panel",
@@ -56,6 +64,8 @@ __all__ = [
     "retention_rule",
     "retention_rules",
     "subscribe",
+    "today_item",
+    "today_items",
 ]
 
 
@@ -67,10 +77,24 @@ class NavItem:
     order: int = 50
 
 
+@dataclass(frozen=True)
+class TodayItem:
+    """One row of "今天要做的事": ``count`` (None: no number) then ``label``, e.g. 3 / "户到货待消杀";
+    ``urgency`` is "normal", "warn" (overdue, missing) or "bad" (a positive, a fever)."""
+
+    label: Any
+    count: int | None
+    url: str
+    urgency: str = "normal"
+
+
+_URGENCY_RANK = {"bad": 0, "warn": 1, "normal": 2}
+
 _nav: list[NavItem] = []
 _household: list[Callable] = []
 _home: list[Callable] = []
 _resident: list[Callable] = []
+_today: list[tuple[int, Callable]] = []
 _demo: list[tuple[int, Callable]] = []
 _retention: list[tuple[str, Callable]] = []
 _handlers: dict[str, list[Callable]] = defaultdict(list)
@@ -115,6 +139,22 @@ def home_panel(fn: Callable) -> Callable:
 
 def home_panels() -> list[Callable]:
     return list(_home)
+
+
+def today_item(fn: Callable, order: int = 50) -> Callable:
+    _once(_today, (order, fn))
+    return fn
+
+
+def today_items(request) -> list[TodayItem]:
+    """The rows every registered ``today_item`` gives for this request, "bad" first, then in
+    ``order``; rows counting 0 are left out."""
+    rows = []
+    for n, (order, fn) in enumerate(sorted(_today, key=lambda p: p[0])):
+        for m, item in enumerate(fn(request) or ()):
+            if item.count is None or item.count > 0:
+                rows.append((_URGENCY_RANK.get(item.urgency, 2), order, n, m, item))
+    return [row[-1] for row in sorted(rows, key=lambda row: row[:4])]
 
 
 def demo_loader(fn: Callable, order: int = 100) -> None:

@@ -18,7 +18,7 @@ from django.http import Http404
 
 from jiayuan.core.permissions import role_can
 
-__all__ = ["LEVELS", "can", "get_scoped_or_404", "restrict", "scope_ids", "scope_sql"]
+__all__ = ["LEVELS", "can", "get_scoped_or_404", "restrict", "roles", "scope_ids", "scope_sql"]
 
 LEVELS = ("street", "neighbourhood", "compound", "building")
 
@@ -37,6 +37,14 @@ def scope_ids(user, action: str) -> dict[str, set[int]]:
                 result[a.level].add(a.target_id)
     cache[action] = dict(result)
     return cache[action]
+
+
+def roles(user) -> frozenset[str]:
+    """The roles of the user's active assignments, whatever their scope (what the user's day is
+    made of: the home page's "今天要做的事"). Grants still come from ``restrict`` and ``can``."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    return frozenset(a.role for a in _assignments(user))
 
 
 def _assignments(user):

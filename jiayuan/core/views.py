@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
-from jiayuan.core.extensions import home_panels, render_panels
+from jiayuan.core.extensions import home_panels, render_panels, today_items
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can
@@ -15,7 +15,8 @@ from jiayuan.places.selectors import neighbourhood_list
 
 @login_required
 def home(request):
-    """Counts for everyone with a scope; per-neighbourhood rows for street officers."""
+    """Today's work for the user's roles first ("今天要做的事"), then counts for everyone with a
+    scope; per-neighbourhood rows for street officers."""
     counts = resident_counts(user=request.user)
     neighbourhoods = neighbourhood_list(user=request.user)
     rows = []
@@ -30,6 +31,7 @@ def home(request):
             "counts": counts,
             "rows": rows,
             "has_scope": can(request.user, Action.VIEW_COUNTS),
+            "today_list": today_items(request),
             "panels": render_panels(home_panels(), request),
         },
     )
