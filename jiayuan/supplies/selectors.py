@@ -306,8 +306,9 @@ def handout_round_get(*, user, round_id: int, action: str = Action.VIEW_SUPPLIES
 
 
 def handout_progress(*, user, round: HandoutRound, building_id: int | None = None) -> list[dict]:
-    """Per building in the round's scope (and the user's): expected, received, and who is still
-    missing (households, or residents present when the round is per person)."""
+    """Per building in the round's scope (and the user's): expected, received, who is still
+    missing (households, or residents present when the round is per person), and ``rows``: every
+    entry in room order with ``received`` set, so a tick can be undone where it was made."""
     households = restrict(
         Household.objects.filter(neighbourhood_id=round.neighbourhood_id).select_related("building"),
         user,
@@ -329,20 +330,20 @@ def handout_progress(*, user, round: HandoutRound, building_id: int | None = Non
             people[r.household_id].append(r)
     blocks: dict[int, dict] = {}
     for h in households.order_by("building__sort_key", "building__number", "unit", "floor", "room"):
-        blk = blocks.setdefault(h.building_id, {"building": h.building, "expected": 0, "received": 0, "missing": []})
-        if per_person:
-            for r in people.get(h.pk, []):
-                blk["expected"] += 1
-                if r.pk in got_people:
-                    blk["received"] += 1
-                else:
-                    blk["missing"].append({"household": h, "resident": r})
-        else:
+        blk = blocks.setdefault(
+            h.building_id, {"building": h.building, "expected": 0, "received": 0, "missing": [], "rows": []}
+        )
+        entries = (
+            [(r, r.pk in got_people) for r in people.get(h.pk, [])] if per_person else [(None, h.pk in got_households)]
+        )
+        for resident, received in entries:
+            row = {"household": h, "resident": resident, "received": received}
             blk["expected"] += 1
-            if h.pk in got_households:
+            blk["rows"].append(row)
+            if received:
                 blk["received"] += 1
             else:
-                blk["missing"].append({"household": h, "resident": None})
+                blk["missing"].append(row)
     return list(blocks.values())
 
 

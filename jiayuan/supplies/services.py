@@ -1148,6 +1148,32 @@ def handout_mark_received(
     return receipt
 
 
+@transaction.atomic
+def handout_unmark_received(
+    *, actor, round: HandoutRound, household: Household, resident: Resident | None = None
+) -> None:
+    """Undo a tick made by mistake: the receipt goes, the audit keeps both the tick and the undo."""
+    if round.unit != HandoutUnit.PERSON:
+        resident = None
+    receipt = (
+        HandoutReceipt.objects.select_for_update().filter(round=round, household=household, resident=resident).first()
+    )
+    if receipt is None:
+        raise ValidationError("还没有登记领取,无需撤销")
+    received_at = receipt.received_at
+    receipt.delete()
+    audit_record(
+        actor=actor,
+        action="supplies.handout_undo",
+        obj=round,
+        changes={
+            "household": household.pk,
+            "resident": resident.pk if resident else None,
+            "received_at": received_at.isoformat(),
+        },
+    )
+
+
 # Donations and stock -----------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("handouts/", views.handout_list, name="handouts"),
     path("handouts/<int:round_id>/", views.handout_detail, name="handout"),
     path("handouts/<int:round_id>/receive/", views.handout_receive, name="handout_receive"),
+    path("handouts/<int:round_id>/undo/", views.handout_undo, name="handout_undo"),
     path("stock/", views.stock, name="stock"),
     path("stock/<int:stock_id>/", views.stock_detail, name="stock_item"),
     path("appointments/", views.campaign_list, name="campaigns"),

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -565,31 +566,40 @@ def handout_list(request):
     return render(request, "supplies/handout_list.html", {"page": paginate(request, rounds), "form": form})
 
 
+def _can_tick(user, rnd) -> bool:
+    return can(user, Action.MANAGE_HANDOUTS, rnd) or can(user, Action.DELIVER_GOODS, rnd)
+
+
 @login_required
 def handout_detail(request, round_id: int):
     rnd = selectors.handout_round_get(user=request.user, round_id=round_id)
     building_id = _int(request.GET.get("building"))
     blocks = selectors.handout_progress(user=request.user, round=rnd, building_id=building_id)
-    expected = sum(b["expected"] for b in blocks)
-    received = sum(b["received"] for b in blocks)
+    buildings = blocks if not building_id else selectors.handout_progress(user=request.user, round=rnd)
+    expected = sum(b["expected"] for b in buildings)
+    received = sum(b["received"] for b in buildings)
     return render(
         request,
         "supplies/handout_detail.html",
         {
             "round": rnd,
             "blocks": blocks,
+            "buildings": buildings,
             "expected": expected,
             "received": received,
             "building_id": building_id,
-            "can_mark": can(request.user, Action.MANAGE_HANDOUTS, rnd) or can(request.user, Action.DELIVER_GOODS, rnd),
+            "can_mark": _can_tick(request.user, rnd),
         },
     )
 
 
-@login_required
-@require_POST
-def handout_receive(request, round_id: int):
+def _handout_tick(request, round_id: int, *, undo: bool):
+    """Tick (or undo the tick of) one household or resident. With htmx the answer is the row
+    in its new state plus the building's and the round's counts (out of band), so the page stays
+    where it is; without, a redirect back to the building's section."""
     rnd = selectors.handout_round_get(user=request.user, round_id=round_id)
+    if not _can_tick(request.user, rnd):
+        raise Http404
     action = Action.MANAGE_HANDOUTS if can(request.user, Action.MANAGE_HANDOUTS, rnd) else Action.DELIVER_GOODS
     household = get_scoped_or_404(
         Household.objects.select_related("building"), request.user, action, pk=_int(request.POST.get("household"))
@@ -597,14 +607,71 @@ def handout_receive(request, round_id: int):
     resident = None
     if request.POST.get("resident"):
         resident = household.residents.filter(pk=_int(request.POST.get("resident"))).first()
-    _attempt(
-        request,
-        lambda: services.handout_mark_received(actor=request.user, round=rnd, household=household, resident=resident),
-        _("已登记领取:%(h)s") % {"h": f"{household.building.name} {household.label}"},
+    label = f"{household.building.name} {household.label}"
+    if resident is not None:
+        label += f" {resident.name}"
+    error = ""
+    try:
+        if undo:
+            services.handout_unmark_received(actor=request.user, round=rnd, household=household, resident=resident)
+        else:
+            services.handout_mark_received(actor=request.user, round=rnd, household=household, resident=resident)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        elif undo:
+            messages.success(request, _("已撤销领取:%(h)s") % {"h": label})
+        else:
+            messages.success(request, _("已登记领取:%(h)s") % {"h": label})
+        building = _int(request.POST.get("building_filter"))
+        url = redirect("supplies:handout", round_id=rnd.pk).url
+        query = f"?building={building}" if building else ""
+        return redirect(f"{url}{query}#building-{household.building_id}")  # back where the tick was
+    everything = selectors.handout_progress(user=request.user, round=rnd)
+    block = next((b for b in everything if b["building"].pk == household.building_id), None)
+    want = resident.pk if resident is not None else None
+    row = next(
+        (
+            r
+            for r in (block["rows"] if block else [])
+            if r["household"].pk == household.pk and (r["resident"].pk if r["resident"] else None) == want
+        ),
+        None,
     )
-    building = _int(request.POST.get("building_filter"))
-    url = redirect("supplies:handout", round_id=rnd.pk).url
-    return redirect(f"{url}?building={building}" if building else url)
+    context = {
+        "round": rnd,
+        "can_mark": True,
+        "building_id": _int(request.POST.get("building_filter")),
+        "m": row,
+        "b": block,
+        "error": error,
+        "oob": True,
+        "expected": sum(b["expected"] for b in everything),
+        "received": sum(b["received"] for b in everything),
+        "notice": error or ((_("已撤销领取:%(h)s") if undo else _("已登记领取:%(h)s")) % {"h": label}),
+    }
+    names = ["total", "notice"]
+    if row is not None:
+        names += ["row", "progress", "chip"] if len(everything) > 1 else ["row", "progress"]
+    html = "".join(render_to_string(f"supplies/handout_detail.html#{name}", context, request=request) for name in names)
+    response = HttpResponse(html)
+    if row is None:  # nothing of this page to replace: leave the row as it is, show the message
+        response["HX-Reswap"] = "none"
+    return response
+
+
+@login_required
+@require_POST
+def handout_receive(request, round_id: int):
+    return _handout_tick(request, round_id, undo=False)
+
+
+@login_required
+@require_POST
+def handout_undo(request, round_id: int):
+    return _handout_tick(request, round_id, undo=True)
 
 
 # Stock -------------------------------------------------------------------------------------
