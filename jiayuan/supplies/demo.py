@@ -222,7 +222,9 @@ def _load(neighbourhood, compound, stdout) -> None:
         arrival_note="大米 45 袋, 菜籽油 15 桶",
         arrived_at=now - dt.timedelta(hours=2),
     )
-    services.group_buy_disinfect(actor=head, group_buy=rice, disinfected_at=now - dt.timedelta(minutes=90))
+    services.group_buy_disinfect(
+        actor=head, group_buy=rice, disinfected_at=now - dt.timedelta(minutes=90), confirm_backdated=True
+    )
 
     # A government package round, half handed out.
     handout = services.handout_round_create(

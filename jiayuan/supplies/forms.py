@@ -187,6 +187,11 @@ class ArrivalForm(forms.Form):
 
 class DisinfectForm(forms.Form):
     disinfected_at = forms.DateTimeField(label=_("消杀时间"), widget=DATETIME, required=False)
+    confirm_backdated = forms.BooleanField(
+        label=_("确认消杀时间属实"),
+        required=False,
+        help_text=_("补登较早的消杀时间会让静置提前结束, 需要勾选确认。"),
+    )
 
 
 class ReasonForm(forms.Form):
@@ -208,7 +213,12 @@ class IssueForm(forms.Form):
 
 class SettingsForm(forms.Form):
     selection_mode = forms.ChoiceField(label=_("同类团购选定方式"), choices=SelectionMode.choices)
-    rest_minutes = forms.IntegerField(label=_("消杀后静置分钟数"), min_value=0, max_value=1440)
+    rest_minutes = forms.IntegerField(
+        label=_("消杀后静置分钟数"),
+        min_value=0,
+        max_value=1440,
+        help_text=_("静置结束前不能分拣和送货。改动只对之后登记的消杀生效。"),
+    )
     daily_limit_per_category = forms.IntegerField(label=_("每小区每天同类团购上限"), min_value=1, max_value=20)
 
 

@@ -678,30 +678,70 @@ def group_buy_arrive(
     return gb
 
 
+# A disinfection entered with a time further back than this shortens the rest still to come:
+# it needs the gate's explicit confirmation (``confirm_backdated``).
+BACKDATE_TOLERANCE = dt.timedelta(minutes=10)
+
+
+def _hm(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
 @transaction.atomic
-def group_buy_disinfect(*, actor, group_buy: GroupBuy, disinfected_at: dt.datetime | None = None) -> GroupBuy:
-    """Goods disinfected at the gate; they rest for the neighbourhood's rest time before sorting."""
+def group_buy_disinfect(
+    *, actor, group_buy: GroupBuy, disinfected_at: dt.datetime | None = None, confirm_backdated: bool = False
+) -> GroupBuy:
+    """Goods disinfected at the gate; they rest for the neighbourhood's rest time before sorting.
+
+    Refused: a time before the arrival (to the minute: the form has no seconds) or in the future.
+    A time more than ``BACKDATE_TOLERANCE`` ago makes the rest end sooner than the gate may
+    expect (or at once): refused unless ``confirm_backdated``, and audited as confirmed.
+    """
     gb = _locked(group_buy)
     _transition(gb, allowed=[S.ARRIVED], message="只有已到货的团购才能登记消杀")
-    disinfected_at = disinfected_at or timezone.now()
-    if gb.arrived_at and disinfected_at < gb.arrived_at:
-        raise ValidationError({"disinfected_at": ["消杀时间不能早于到货时间"]})
-    if disinfected_at > timezone.now() + dt.timedelta(minutes=5):
+    now = timezone.now()
+    disinfected_at = disinfected_at or now
+    if gb.arrived_at and disinfected_at < gb.arrived_at.replace(second=0, microsecond=0):
+        arrived = timezone.localtime(gb.arrived_at).strftime("%m-%d %H:%M")
+        raise ValidationError({"disinfected_at": [f"消杀时间不能早于到货时间(到货 {arrived})"]})
+    if disinfected_at > now + dt.timedelta(minutes=5):
         raise ValidationError({"disinfected_at": ["消杀时间不能晚于现在"]})
     rest = settings_for(gb.neighbourhood_id).rest_minutes
+    ready_at = disinfected_at + dt.timedelta(minutes=rest)
+    backdated = now - disinfected_at > BACKDATE_TOLERANCE
+    if backdated and not confirm_backdated:
+        ago = int((now - disinfected_at).total_seconds() // 60)
+        if ready_at <= now:
+            text = (
+                f"消杀时间早于现在{ago}分钟:按此时间,{rest}分钟的静置已在 {_hm(ready_at)} 结束,"
+                "物资可以立即分拣。如消杀确实在这个时间完成,请勾选“确认消杀时间属实”后再提交。"
+            )
+        else:
+            text = (
+                f"消杀时间早于现在{ago}分钟:静置将在 {_hm(ready_at)} 结束,只剩"
+                f"{int((ready_at - now).total_seconds() // 60) + 1}分钟。"
+                "如消杀确实在这个时间完成,请勾选“确认消杀时间属实”后再提交。"
+            )
+        raise ValidationError({"disinfected_at": [text]})
     gb.disinfected_at = disinfected_at
     gb.disinfected_by = _user(actor)
-    gb.ready_at = disinfected_at + dt.timedelta(minutes=rest)
+    gb.ready_at = ready_at
     gb.status = S.DISINFECTED
     gb.save()
-    _audit_status(actor, gb, S.ARRIVED, "disinfect", ready_at=gb.ready_at.isoformat(), rest_minutes=rest)
+    extra = {"backdated_confirmed": True} if backdated else {}
+    _audit_status(actor, gb, S.ARRIVED, "disinfect", ready_at=gb.ready_at.isoformat(), rest_minutes=rest, **extra)
     return gb
 
 
 def _require_ready(gb: GroupBuy) -> None:
+    """Release for sorting and delivery only after the full rest: refused, with no override (the
+    rest is the disinfectant's contact time; shortening it is the committee's setting, for the
+    disinfections that follow)."""
     if gb.ready_at is None or timezone.now() < gb.ready_at:
-        when = timezone.localtime(gb.ready_at).strftime("%H:%M") if gb.ready_at else "消杀后"
-        raise ValidationError(f"物资还在静置,{when} 之后才能分拣和送货")
+        if gb.ready_at is None:
+            raise ValidationError("物资还在静置,消杀后才能分拣和送货")
+        left = int((gb.ready_at - timezone.now()).total_seconds() // 60) + 1
+        raise ValidationError(f"物资还在静置,{_hm(gb.ready_at)} 之后才能分拣和送货(还需约{left}分钟)")
 
 
 @transaction.atomic

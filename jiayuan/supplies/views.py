@@ -122,6 +122,12 @@ def settings_edit(request):
             apply_service_errors(form, exc)
         else:
             messages.success(request, _("设置已保存"))
+            if form.cleaned_data["rest_minutes"] < current.rest_minutes:
+                messages.warning(
+                    request,
+                    _("静置时间已缩短为 %(n)d 分钟:只对之后登记的消杀生效,正在静置的物资仍按原来的时间。")
+                    % {"n": form.cleaned_data["rest_minutes"]},
+                )
             return redirect("supplies:index")
     return render(request, "supplies/settings.html", {"form": form, "neighbourhood": nb})
 
@@ -305,6 +311,11 @@ def bidding(request):
 @login_required
 def group_buy_detail(request, group_buy_id: int):
     gb = selectors.group_buy_get(user=request.user, group_buy_id=group_buy_id)
+    return _group_buy_page(request, gb)
+
+
+def _group_buy_page(request, gb, **bound_forms):
+    """The group buy page; ``bound_forms`` replace the empty ones to show a refused form's errors."""
     orders = selectors.order_list(user=request.user, group_buy=gb)
     perms = {name: can(request.user, action, gb) for name, action in _ACTIONS.items()}
     context = {
@@ -323,6 +334,7 @@ def group_buy_detail(request, group_buy_id: int):
         "S": S,
         "can_proxy": gb.status == S.OPEN and can(request.user, Action.PROXY_ORDER, gb),
         "documents_valid_until": gb.leader.documents_valid_until(),
+        **bound_forms,
     }
     return render(request, "supplies/group_buy_detail.html", context)
 
@@ -365,26 +377,27 @@ def group_buy_action(request, group_buy_id: int, action: str):
         _require(request.user, Action.RECEIVE_GOODS, gb)
         form = forms.ArrivalForm(request.POST)
         if form.is_valid():
-            _attempt(
-                request,
-                lambda: services.group_buy_arrive(actor=request.user, group_buy=gb, **form.cleaned_data),
-                _("已登记到货并放行"),
-            )
-        else:
-            _flash_form_errors(request, form)
+            try:
+                services.group_buy_arrive(actor=request.user, group_buy=gb, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("已登记到货并放行"))
+                return redirect("supplies:group_buy", group_buy_id=gb.pk)
+        return _group_buy_page(request, gb, arrival_form=form)  # the errors beside their fields
     elif action == "disinfect":
         _require(request.user, Action.RECEIVE_GOODS, gb)
         form = forms.DisinfectForm(request.POST)
         if form.is_valid():
-            _attempt(
-                request,
-                lambda: services.group_buy_disinfect(
-                    actor=request.user, group_buy=gb, disinfected_at=form.cleaned_data["disinfected_at"]
-                ),
-                _("已登记消杀,静置后可分拣"),
-            )
-        else:
-            _flash_form_errors(request, form)
+            try:
+                done = services.group_buy_disinfect(actor=request.user, group_buy=gb, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                ready = timezone.localtime(done.ready_at).strftime("%H:%M")
+                messages.success(request, _("已登记消杀,静置到 %(t)s 后可分拣") % {"t": ready})
+                return redirect("supplies:group_buy", group_buy_id=gb.pk)
+        return _group_buy_page(request, gb, disinfect_form=form)
     elif action == "issue":
         _require(request.user, Action.MANAGE_GROUP_BUYS, gb)
         form = forms.IssueForm(request.POST)

@@ -112,7 +112,9 @@ def test_sign_off_does_not_redirect_off_site(client, open_buy, head, household, 
         driver_name="王",
         arrived_at=timezone.now() - dt.timedelta(hours=2),
     )
-    services.group_buy_disinfect(actor=head, group_buy=open_buy, disinfected_at=timezone.now() - dt.timedelta(hours=1))
+    services.group_buy_disinfect(
+        actor=head, group_buy=open_buy, disinfected_at=timezone.now() - dt.timedelta(hours=1), confirm_backdated=True
+    )
     client.force_login(head)
     r = client.post(
         reverse("supplies:building_deliver", args=[open_buy.pk, building.pk]), {"next": "https://evil.example/x"}
@@ -222,7 +224,9 @@ def test_checklist_leaves_out_delivered_group_buys(
         driver_name="王",
         arrived_at=timezone.now() - dt.timedelta(hours=2),
     )
-    services.group_buy_disinfect(actor=head, group_buy=open_buy, disinfected_at=timezone.now() - dt.timedelta(hours=1))
+    services.group_buy_disinfect(
+        actor=head, group_buy=open_buy, disinfected_at=timezone.now() - dt.timedelta(hours=1), confirm_backdated=True
+    )
     volunteer = make_user(Role.VOLUNTEER, building)
     assert [e["group_buy"].pk for e in selectors.delivery_checklist(user=volunteer)] == [open_buy.pk]
     services.building_deliver(actor=volunteer, group_buy=open_buy, building=building)

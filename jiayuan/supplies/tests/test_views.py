@@ -122,7 +122,9 @@ def test_volunteer_checklist_page_and_xlsx(client, world, head, building, make_u
         driver_name="王",
         arrived_at=timezone.now() - dt.timedelta(hours=2),
     )
-    services.group_buy_disinfect(actor=head, group_buy=gb, disinfected_at=timezone.now() - dt.timedelta(hours=1))
+    services.group_buy_disinfect(
+        actor=head, group_buy=gb, disinfected_at=timezone.now() - dt.timedelta(hours=1), confirm_backdated=True
+    )
     volunteer = make_user(Role.VOLUNTEER, building)
     client.force_login(volunteer)
     r = client.get(reverse("supplies:checklist"))
