@@ -17,7 +17,7 @@ from pydantic import Field
 from jiayuan.control import selectors, services
 from jiayuan.control.choices import CaseSource, CaseType, CheckSource, QuarantineStatus, Slot, Symptom
 from jiayuan.control.models import Quarantine
-from jiayuan.core.api import Pagination
+from jiayuan.core.api import MAX_ID, Day, Pagination, answers
 from jiayuan.core.idempotency import run_idempotent
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, get_scoped_or_404
@@ -25,7 +25,6 @@ from jiayuan.people.models import Resident
 
 router = Router(tags=["control"])
 
-MAX_ID = 2**63 - 1
 Id = Field(None, ge=1, le=MAX_ID)
 
 
@@ -68,14 +67,16 @@ def _zone_item(kind: str, row: dict) -> dict:
 
 
 class ZoneFilters(Schema):
-    neighbourhood: int | None = Id
-    compound: int | None = Id
+    neighbourhood_id: int | None = Id
+    compound_id: int | None = Id
 
 
-@router.get("/zones", response=list[ZoneOut], summary="各楼栋、小区的分区等级(封控/管控/防范)")
+@router.get("/zones", response=answers(list[ZoneOut]), summary="各楼栋、小区的分区等级(封控/管控/防范)")
 @paginate(Pagination)
 def zones_list(request, filters: Query[ZoneFilters]):
-    data = selectors.zone_list(user=request.auth, neighbourhood_id=filters.neighbourhood, compound_id=filters.compound)
+    data = selectors.zone_list(
+        user=request.auth, neighbourhood_id=filters.neighbourhood_id, compound_id=filters.compound_id
+    )
     items = []
     for c in data["compounds"]:
         items.append(_zone_item("compound", c))
@@ -85,7 +86,7 @@ def zones_list(request, filters: Query[ZoneFilters]):
 
 class CaseIn(Schema):
     resident: int = Field(..., ge=1, le=MAX_ID)
-    detected_on: dt.date
+    detected_on: Day
     source: CaseSource
     type: CaseType = CaseType.ASYMPTOMATIC
     notes: str = Field("", max_length=1000)
@@ -94,7 +95,7 @@ class CaseIn(Schema):
 class CaseOut(Schema):
     id: int
     resident: int
-    building: int | None
+    building_id: int | None
     detected_on: dt.date
     source: str
     type: str
@@ -104,12 +105,8 @@ class CaseOut(Schema):
     def resolve_resident(obj) -> int:
         return obj.resident_id
 
-    @staticmethod
-    def resolve_building(obj) -> int | None:
-        return obj.building_id
 
-
-@router.post("/cases", response={201: CaseOut}, summary="登记阳性病例(同一居民未解除的病例会被更新)")
+@router.post("/cases", response=answers({201: CaseOut}, 403, 404), summary="登记阳性病例(同一居民未解除的病例会被更新)")
 def cases_create(request, payload: CaseIn):
     user = request.auth
     if not can(user, Action.MANAGE_CASES):
@@ -133,7 +130,11 @@ class CaseVoidIn(Schema):
     release_contacts: bool = False
 
 
-@router.post("/cases/{case_id}/void", response=CaseOut, summary="作废误登记的病例(需原因, 记入审计, 重新计算分区)")
+@router.post(
+    "/cases/{case_id}/void",
+    response=answers(CaseOut, 403, 404),
+    summary="作废误登记的病例(需原因, 记入审计, 重新计算分区)",
+)
 def cases_void(request, case_id: int, payload: CaseVoidIn):
     user = request.auth
     if not can(user, Action.MANAGE_CASES):
@@ -148,7 +149,8 @@ class QuarantineOut(Schema):
     id: int
     resident: int | None
     name: str
-    building: int | None
+    building_id: int | None
+    building: str | None
     room: str | None
     kind: str
     current_kind: str
@@ -170,7 +172,7 @@ class QuarantineOut(Schema):
 
     @staticmethod
     def resolve_building(obj):
-        return obj.building_id
+        return obj.building.name if obj.building_id else None
 
     @staticmethod
     def resolve_room(obj):
@@ -183,19 +185,19 @@ class QuarantineOut(Schema):
 
 class QuarantineFilters(Schema):
     status: QuarantineStatus | None = None
-    building: int | None = Id
+    building_id: int | None = Id
 
 
-@router.get("/quarantines", response=list[QuarantineOut], summary="隔离与健康监测名单")
+@router.get("/quarantines", response=answers(list[QuarantineOut]), summary="隔离与健康监测名单")
 @paginate(Pagination)
 def quarantines_list(request, filters: Query[QuarantineFilters]):
-    return selectors.quarantine_list(user=request.auth, status=filters.status or "", building_id=filters.building)
+    return selectors.quarantine_list(user=request.auth, status=filters.status or "", building_id=filters.building_id)
 
 
 class HealthCheckIn(Schema):
     resident: int | None = Id
     quarantine: int | None = Id
-    date: dt.date
+    date: Day
     slot: Slot
     temperature: Decimal = Field(..., ge=34, le=43, decimal_places=1)
     symptoms: list[Symptom] = []
@@ -216,7 +218,9 @@ class HealthCheckOut(Schema):
 
 
 @router.post(
-    "/health-checks", response={200: HealthCheckOut, 201: HealthCheckOut}, summary="录入健康监测(同一时段再报覆盖)"
+    "/health-checks",
+    response=answers({200: HealthCheckOut, 201: HealthCheckOut}, 403, 404),
+    summary="录入健康监测(同一时段再报覆盖)",
 )
 def health_checks_create(request, payload: HealthCheckIn):
     user = request.auth

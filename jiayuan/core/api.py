@@ -1,6 +1,16 @@
-"""API plumbing shared by every app's router: bearer-token auth and JSON error shapes."""
+"""API plumbing shared by every app's router: bearer-token auth, JSON error shapes, the error
+answers each operation declares, and the input types whose OpenAPI format matches what they accept.
+
+The OpenAPI document is a contract: every status code an endpoint really returns is declared with
+its schema (``answers``), and ``jiayuan/tests/test_schemathesis.py`` checks it with generated
+requests on every run of the suite.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -10,8 +20,75 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer, django_auth
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
-__all__ = ["API_AUTH", "ErrorOut", "Pagination", "install_error_handlers"]
+__all__ = [
+    "API_AUTH",
+    "MAX_ID",
+    "Day",
+    "ErrorOut",
+    "Id",
+    "LocalTime",
+    "Pagination",
+    "answers",
+    "install_error_handlers",
+]
+
+# Ids are bigint on PostgreSQL: a larger number is bad input (422), not an overflow (500).
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# A date someone types for something that happened or will happen during an epidemic: ISO text
+# only (pydantic would read ``0`` as 1970-01-01), within a plausible range.
+EARLIEST_DAY = dt.date(2020, 1, 1)
+LATEST_DAY = dt.date(2099, 12, 31)
+_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _day(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise PydanticCustomError("date_format", "日期格式应为 YYYY-MM-DD")
+    if isinstance(value, dt.date):
+        day = value
+    elif isinstance(value, str) and _DAY_RE.fullmatch(value):
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError("date_invalid", "不是有效的日期") from None
+    else:
+        raise PydanticCustomError("date_format", "日期格式应为 YYYY-MM-DD")
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise PydanticCustomError("date_range", "日期应在 2020-01-01 至 2099-12-31 之间")
+    return day
+
+
+Day = Annotated[
+    dt.date,
+    BeforeValidator(_day),
+    WithJsonSchema({"type": "string", "format": "date", "description": "YYYY-MM-DD, 2020-01-01 至 2099-12-31"}),
+]
+
+# A wall-clock time in the neighbourhood (a round's opening hours): "HH:MM" or "HH:MM:SS",
+# no zone. JSON Schema's ``format: time`` requires a zone, so the document says the pattern.
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+_TIME_RE = re.compile(TIME_PATTERN)
+
+
+def _local_time(value: Any) -> dt.time:
+    if isinstance(value, dt.time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and _TIME_RE.fullmatch(value):
+        return dt.time.fromisoformat(value)
+    raise PydanticCustomError("time_format", "时间格式应为 HH:MM(当地时间, 不带时区)")
+
+
+LocalTime = Annotated[
+    dt.time,
+    BeforeValidator(_local_time),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": TIME_PATTERN, "example": "08:00", "description": "当地时间 HH:MM"}),
+]
 
 
 class BearerToken(HttpBearer):
@@ -45,8 +122,24 @@ class FieldError(Schema):
 
 
 class ErrorOut(Schema):
+    """Every error: ``detail`` for people, ``code`` for programs, ``errors`` per field (422)."""
+
     detail: str
+    code: str = ""
     errors: list[FieldError] = []
+
+
+# Any operation may answer these: no or a bad token, bad input, the database restarting.
+COMMON_ERRORS = (401, 422, 503)
+
+
+def answers(ok: dict[int, Any] | Any, *errors: int) -> dict[int, Any]:
+    """``response=`` for an endpoint: its success answers plus each error it may give, with the
+    common ones (401, 422, 503); e.g. ``answers({201: RoundOut}, 403, 404, 409)``."""
+    declared = dict(ok) if isinstance(ok, dict) else {200: ok}
+    for code in sorted({*COMMON_ERRORS, *errors}):
+        declared[code] = ErrorOut
+    return declared
 
 
 def _field_name(loc: list) -> str:
@@ -55,13 +148,20 @@ def _field_name(loc: list) -> str:
     return ".".join(parts) or "__all__"
 
 
+def _error(api, request, status: int, detail: str, code: str, errors: list | None = None):
+    return api.create_response(request, {"detail": detail, "code": code, "errors": errors or []}, status=status)
+
+
+_CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 409: "conflict", 429: "throttled"}
+
+
 def install_error_handlers(api) -> None:
-    """Every error is JSON ``{"detail": ..., "errors": [{"field", "message"}]}``; none is a 500."""
+    """Every error is JSON ``{"detail", "code", "errors": [{"field", "message"}]}``; none is a 500."""
 
     @api.exception_handler(NinjaValidationError)
     def _ninja_validation(request, exc):
         errors = [{"field": _field_name(list(e.get("loc", []))), "message": _pydantic_message(e)} for e in exc.errors]
-        return api.create_response(request, {"detail": "输入有误", "errors": errors}, status=422)
+        return _error(api, request, 422, "输入有误", "invalid", errors)
 
     @api.exception_handler(DjangoValidationError)
     def _django_validation(request, exc):
@@ -69,23 +169,26 @@ def install_error_handlers(api) -> None:
             errors = [{"field": f, "message": m} for f, msgs in exc.message_dict.items() for m in msgs]
         else:
             errors = [{"field": "__all__", "message": m} for m in exc.messages]
-        return api.create_response(request, {"detail": "输入有误", "errors": errors}, status=422)
+        return _error(api, request, 422, "输入有误", "invalid", errors)
 
     @api.exception_handler(Http404)
     def _not_found(request, exc):
-        return api.create_response(request, {"detail": "未找到", "errors": []}, status=404)
+        return _error(api, request, 404, "未找到", "not_found")
 
     @api.exception_handler(AuthenticationError)
     def _unauthenticated(request, exc):
-        return api.create_response(request, {"detail": "请先登录或提供有效的令牌", "errors": []}, status=401)
+        return _error(api, request, 401, "请先登录或提供有效的令牌", "unauthenticated")
 
     @api.exception_handler(PermissionDenied)
     def _forbidden(request, exc):
-        return api.create_response(request, {"detail": str(exc) or "没有权限", "errors": []}, status=403)
+        return _error(api, request, 403, str(exc) or "没有权限", "forbidden")
 
     @api.exception_handler(HttpError)
     def _http_error(request, exc):
-        return api.create_response(request, {"detail": str(exc), "errors": []}, status=exc.status_code)
+        if exc.status_code == 400:
+            # A body that is not JSON is bad input like any other: 422 with the field.
+            return _error(api, request, 422, "输入有误", "invalid", [{"field": "body", "message": "不是有效的 JSON"}])
+        return _error(api, request, exc.status_code, str(exc), _CODES.get(exc.status_code, "error"))
 
 
 _PYDANTIC_MESSAGES = {
@@ -104,4 +207,10 @@ _PYDANTIC_MESSAGES = {
 
 
 def _pydantic_message(error: dict) -> str:
-    return _PYDANTIC_MESSAGES.get(error.get("type", ""), error.get("msg", "输入有误"))
+    kind = error.get("type", "")
+    message = _PYDANTIC_MESSAGES.get(kind, error.get("msg", "输入有误"))
+    expected = (error.get("ctx") or {}).get("expected")
+    if kind in ("enum", "literal_error") and expected:
+        # A bad choice names the allowed values.
+        message = f"{message}: {expected}"
+    return message

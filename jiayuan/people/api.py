@@ -6,7 +6,7 @@ from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
-from jiayuan.core.api import Pagination
+from jiayuan.core.api import Id, Pagination, answers
 from jiayuan.people import selectors
 from jiayuan.people.choices import Presence, Tag
 
@@ -75,24 +75,24 @@ class ResidentDetailOut(ResidentListOut):
 
 
 class ResidentFilters(Schema):
-    building: int | None = Field(None, description="楼栋 id")
+    building_id: Id | None = Field(None, description="楼栋 id")
     search: str = Field("", max_length=64, description="姓名、室号(301 或 3-301)、手机后4位、完整手机号或证件号")
     tag: Tag | None = None
     presence: Presence | None = None
 
 
-@router.get("/residents", response=list[ResidentListOut], summary="居民列表(脱敏)")
+@router.get("/residents", response=answers(list[ResidentListOut]), summary="居民列表(脱敏)")
 @paginate(Pagination)
 def residents_list(request, filters: Query[ResidentFilters]):
     return selectors.resident_list(
         user=request.auth,
         search=filters.search,
-        building_id=filters.building,
+        building_id=filters.building_id,
         tag=filters.tag or "",
         presence=filters.presence or "",
     )
 
 
-@router.get("/residents/{resident_id}", response=ResidentDetailOut, summary="居民详情(脱敏)")
-def residents_get(request, resident_id: int):
+@router.get("/residents/{resident_id}", response=answers(ResidentDetailOut, 404), summary="居民详情(脱敏)")
+def residents_get(request, resident_id: Id):
     return selectors.resident_get(user=request.auth, resident_id=resident_id)

@@ -1,9 +1,10 @@
 """Places endpoints."""
 
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.pagination import paginate
+from pydantic import Field
 
-from jiayuan.core.api import Pagination
+from jiayuan.core.api import Id, Pagination, answers
 from jiayuan.places import selectors
 
 router = Router(tags=["places"])
@@ -38,7 +39,11 @@ class BuildingOut(Schema):
         return obj.present_count
 
 
-@router.get("/buildings", response=list[BuildingOut], summary="楼栋列表(含户数、人数)")
+class BuildingFilters(Schema):
+    compound_id: Id | None = Field(None, description="小区 id")
+
+
+@router.get("/buildings", response=answers(list[BuildingOut]), summary="楼栋列表(含户数、人数)")
 @paginate(Pagination)
-def buildings_list(request, compound: int | None = None):
-    return selectors.building_list(user=request.auth, compound_id=compound)
+def buildings_list(request, filters: Query[BuildingFilters]):
+    return selectors.building_list(user=request.auth, compound_id=filters.compound_id)

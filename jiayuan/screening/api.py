@@ -1,8 +1,8 @@
 """Screening endpoints for scanners and other systems. Thin: scope, call a service or selector.
 
-Errors are JSON ``{"detail", "code", "errors"}``: an unknown sampling code or tube is 404, a
-duplicate, a full or closed tube or a finished round 409, bad input 422. A retry with the same
-``idempotency_key`` gets the first answer back and stores nothing new.
+Errors are JSON ``{"detail", "code", "errors"}`` (``core.api.ErrorOut``): an unknown sampling
+code or tube is 404, a duplicate, a full or closed tube or a finished round 409, bad input 422. A
+retry with the same ``idempotency_key`` gets the first answer back and stores nothing new.
 """
 
 import datetime as dt
@@ -14,7 +14,8 @@ from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import Field
 
-from jiayuan.core.api import Pagination
+from jiayuan.core.api import Day, Id, LocalTime, Pagination, answers
+from jiayuan.core.idempotency import run_idempotent
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import get_scoped_or_404
 from jiayuan.people.models import Resident
@@ -28,12 +29,6 @@ router = Router(tags=["screening"])
 MAX_BATCH = 500
 
 
-class ErrorOut(Schema):
-    detail: str
-    code: str = ""
-    errors: list[dict] = []
-
-
 class StationIn(Schema):
     name: str = Field(..., max_length=64)
     kind: Literal["fixed", "door"] = "fixed"
@@ -43,14 +38,15 @@ class StationIn(Schema):
 
 class RoundIn(Schema):
     kind: Literal["pcr", "antigen"] = "pcr"
-    date: dt.date
+    date: Day
     pool_size: Literal[1, 5, 10, 20] = 10
-    buildings: list[int] | None = Field(None, description="楼栋 id; 不填为全居民区")
-    neighbourhood: int | None = Field(None, description="居民区 id; 只管理一个居民区时可不填")
-    start_time: dt.time | None = None
-    end_time: dt.time | None = None
+    building_ids: list[Id] | None = Field(None, max_length=1000, description="楼栋 id; 不填为全居民区")
+    neighbourhood_id: Id | None = Field(None, description="居民区 id; 只管理一个居民区时可不填")
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
     slot_minutes: int = Field(20, ge=5, le=120)
-    stations: list[StationIn] = []
+    stations: list[StationIn] = Field([], max_length=50)
+    idempotency_key: str = Field("", max_length=200, description="重试时带同一个键: 只建一轮, 回答第一次的结果")
 
 
 class StationOut(Schema):
@@ -66,36 +62,47 @@ class RoundOut(Schema):
     neighbourhood_id: int
     kind: str
     date: dt.date
-    start_time: dt.time
-    end_time: dt.time
+    start_time: LocalTime
+    end_time: LocalTime
     pool_size: int
     slot_minutes: int
     status: str
-    buildings: list[int]
+    building_ids: list[int] = Field(description="楼栋 id; 空为全居民区")
     stations: list[StationOut]
 
+    # A dict is an answer replayed for a retried ``idempotency_key``: already in this shape.
     @staticmethod
-    def resolve_buildings(obj):
+    def resolve_building_ids(obj):
+        if isinstance(obj, dict):
+            return obj["building_ids"]
         # ``.all()``, not ``values_list``: the list endpoint prefetches ``buildings`` (no N+1).
         return [] if obj.whole_neighbourhood else sorted(b.pk for b in obj.buildings.all())
 
     @staticmethod
     def resolve_stations(obj):
-        return list(obj.stations.all())
+        return obj["stations"] if isinstance(obj, dict) else list(obj.stations.all())
 
 
-@router.get("/rounds", response=list[RoundOut], summary="筛查轮次列表")
+@router.get("/rounds", response=answers(list[RoundOut]), summary="筛查轮次列表")
 @paginate(Pagination)
 def rounds_list(request):
     return selectors.round_list(user=request.auth).prefetch_related("stations", "buildings")
 
 
-@router.post("/rounds", response={201: RoundOut}, summary="新建筛查轮次")
+@router.post("/rounds", response=answers({201: RoundOut}, 403), summary="新建筛查轮次(可带幂等键)")
 def rounds_create(request, payload: RoundIn):
     user = request.auth
+
+    def run():
+        return 201, RoundOut.from_orm(_create_round(user, payload)).model_dump(mode="json")
+
+    return Status(*run_idempotent(scope=f"screening.round:{user.pk}", key=payload.idempotency_key, fn=run))
+
+
+def _create_round(user, payload: RoundIn):
     with transaction.atomic():
         nb, buildings = selectors.round_target(
-            user=user, neighbourhood_id=payload.neighbourhood, building_ids=payload.buildings or []
+            user=user, neighbourhood_id=payload.neighbourhood_id, building_ids=payload.building_ids or []
         )
         round_ = services.round_create(
             actor=user,
@@ -117,11 +124,11 @@ def rounds_create(request, payload: RoundIn):
                 samplers=st.samplers,
                 swabs_per_hour=st.swabs_per_hour,
             )
-    return Status(201, round_)
+    return round_
 
 
-@router.get("/rounds/{round_id}", response=RoundOut, summary="筛查轮次详情")
-def rounds_get(request, round_id: int):
+@router.get("/rounds/{round_id}", response=answers(RoundOut, 404), summary="筛查轮次详情")
+def rounds_get(request, round_id: Id):
     return selectors.round_get(user=request.auth, round_id=round_id)
 
 
@@ -153,10 +160,10 @@ class SampleOut(Schema):
 
 @router.post(
     "/rounds/{round_id}/samples",
-    response={201: SampleOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response=answers({201: SampleOut}, 404, 409),
     summary="采样扫码(一人)",
 )
-def samples_create(request, round_id: int, payload: SampleIn):
+def samples_create(request, round_id: Id, payload: SampleIn):
     user = request.auth
     resident_id = parse_sampling_code(payload.resident_code or "") if payload.person is None else None
     # The round (scoped) and the scanned resident in one query: this is the scanner's hot path.
@@ -174,8 +181,6 @@ def samples_create(request, round_id: int, payload: SampleIn):
                 kind=person.kind,
             )
             return 201, outcome.as_dict()
-
-        from jiayuan.core.idempotency import run_idempotent
 
         try:
             return Status(
@@ -235,8 +240,8 @@ def _item(index: int, status: int, body: dict) -> dict:
     return {"index": index, "status": status, "message": message, "code": body.get("code", ""), "result": None}
 
 
-@router.post("/rounds/{round_id}/samples/batch", response=BatchOut, summary="采样扫码(批量, 逐条回答)")
-def samples_batch(request, round_id: int, payload: BatchIn):
+@router.post("/rounds/{round_id}/samples/batch", response=answers(BatchOut, 404), summary="采样扫码(批量, 逐条回答)")
+def samples_batch(request, round_id: Id, payload: BatchIn):
     user = request.auth
     round_ = selectors.round_get(user=user, round_id=round_id, action=Action.SAMPLE)
     answers = services.sample_scan_batch(actor=user, round_=round_, items=[i.model_dump() for i in payload.items])
@@ -263,13 +268,17 @@ class TubeResultItemOut(Schema):
     retests: int = 0
 
 
-@router.post("/rounds/{round_id}/tube-results", response=list[TubeResultItemOut], summary="录入试管结果(逐条回答)")
-def tube_results(request, round_id: int, payload: TubeResultsIn):
+@router.post(
+    "/rounds/{round_id}/tube-results", response=answers(list[TubeResultItemOut], 404), summary="录入试管结果(逐条回答)"
+)
+def tube_results(request, round_id: Id, payload: TubeResultsIn):
     user = request.auth
     round_ = selectors.round_get(user=user, round_id=round_id, action=Action.ENTER_RESULTS)
+    answers_ = services.tube_results_record_many(
+        actor=user, round_=round_, items=[(item.tube, item.result) for item in payload.items]
+    )
     out = []
-    for i, item in enumerate(payload.items):
-        status, body = services.tube_result_one(actor=user, round_=round_, barcode=item.tube, result=item.result)
+    for i, (item, (status, body)) in enumerate(zip(payload.items, answers_, strict=True)):
         if status == 200:
             msg = "已录入" if body["changed"] else "结果相同, 未改动"
             if body["retests"]:
@@ -322,16 +331,16 @@ class MissedOut(Schema):
 
 
 class MissedFilters(Schema):
-    building: int | None = Field(None, description="楼栋 id")
+    building_id: Id | None = Field(None, description="楼栋 id")
 
 
-@router.get("/rounds/{round_id}/missed", response=list[MissedOut], summary="漏测名单(脱敏)")
+@router.get("/rounds/{round_id}/missed", response=answers(list[MissedOut], 404), summary="漏测名单(脱敏)")
 @paginate(Pagination)
-def missed(request, round_id: int, filters: Query[MissedFilters]):
+def missed(request, round_id: Id, filters: Query[MissedFilters]):
     round_ = selectors.round_get(user=request.auth, round_id=round_id)
-    if filters.building:
-        get_scoped_or_404(Building.objects.all(), request.auth, Action.VIEW_SCREENING, pk=filters.building)
-    return selectors.missed_list(user=request.auth, round_=round_, building_id=filters.building)
+    if filters.building_id:
+        get_scoped_or_404(Building.objects.all(), request.auth, Action.VIEW_SCREENING, pk=filters.building_id)
+    return selectors.missed_list(user=request.auth, round_=round_, building_id=filters.building_id)
 
 
 class RetestOut(Schema):
@@ -371,9 +380,9 @@ class RetestOut(Schema):
         return obj.retest_sample.tube.barcode if obj.retest_sample_id else None
 
 
-@router.get("/rounds/{round_id}/retests", response=list[RetestOut], summary="单采复核名单")
+@router.get("/rounds/{round_id}/retests", response=answers(list[RetestOut], 404), summary="单采复核名单")
 @paginate(Pagination)
-def retests(request, round_id: int):
+def retests(request, round_id: Id):
     round_ = selectors.round_get(user=request.auth, round_id=round_id)
     return selectors.retest_list(user=request.auth, round_=round_)
 
@@ -415,8 +424,8 @@ class StatsOut(Schema):
     buildings: list[StatsRow]
 
 
-@router.get("/rounds/{round_id}/stats", response=StatsOut, summary="本轮统计(按楼栋与合计)")
-def stats(request, round_id: int):
+@router.get("/rounds/{round_id}/stats", response=answers(StatsOut, 404), summary="本轮统计(按楼栋与合计)")
+def stats(request, round_id: Id):
     round_ = selectors.round_get(user=request.auth, round_id=round_id)
     data = selectors.round_stats(user=request.auth, round_=round_)
     return {"round": round_.pk, **data}
@@ -428,21 +437,37 @@ class PlanSlotOut(Schema):
     station_id: int
     station: str
     door_to_door: bool
-    start: dt.time
-    end: dt.time
+    start: LocalTime
+    end: LocalTime
     people: int
     message: str
 
 
+class PlanStationSlotOut(Schema):
+    building_id: int
+    start: LocalTime
+    end: LocalTime
+    people: int
+
+
+class PlanStationOut(Schema):
+    id: int
+    name: str
+    kind: str
+    capacity_per_hour: int
+    people: int
+    buildings: list[PlanStationSlotOut]
+
+
 class PlanOut(Schema):
     round: int
-    finish: dt.time | None
-    stations: list[dict]
+    finish: LocalTime | None
+    stations: list[PlanStationOut]
     buildings: list[PlanSlotOut]
 
 
-@router.get("/rounds/{round_id}/plan", response=PlanOut, summary="分批采样安排")
-def plan(request, round_id: int):
+@router.get("/rounds/{round_id}/plan", response=answers(PlanOut, 404), summary="分批采样安排")
+def plan(request, round_id: Id):
     round_ = selectors.round_get(user=request.auth, round_id=round_id)
     data = selectors.plan_get(round_=round_)
     buildings = [
@@ -469,8 +494,8 @@ def plan(request, round_id: int):
             "buildings": [
                 {
                     "building_id": x.building_id,
-                    "start": x.start.strftime("%H:%M"),
-                    "end": x.end.strftime("%H:%M"),
+                    "start": x.start,
+                    "end": x.end,
                     "people": x.people,
                 }
                 for x in s["slots"]
@@ -482,8 +507,8 @@ def plan(request, round_id: int):
 
 
 class AntigenIn(Schema):
-    resident: int
-    date: dt.date
+    resident: Id
+    date: Day
     result: Literal["negative", "positive", "invalid"]
     idempotency_key: str = Field("", max_length=200)
 
@@ -496,13 +521,14 @@ class AntigenOut(Schema):
     created: bool
 
 
-@router.post("/antigen-reports", response={200: AntigenOut, 201: AntigenOut}, summary="代报抗原结果(同日再报覆盖)")
+@router.post(
+    "/antigen-reports", response=answers({200: AntigenOut, 201: AntigenOut}, 404), summary="代报抗原结果(同日再报覆盖)"
+)
 def antigen_reports(request, payload: AntigenIn):
     user = request.auth
     resident = get_scoped_or_404(
         Resident.objects.select_related("household"), user, Action.REPORT_ANTIGEN, pk=payload.resident
     )
-    from jiayuan.core.idempotency import run_idempotent
 
     def run():
         report, created = services.antigen_report_submit(

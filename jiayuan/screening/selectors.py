@@ -98,25 +98,25 @@ def round_target(
         allowed = restrict(Building.objects.all(), user, Action.MANAGE_ROUNDS)
         buildings = list(allowed.filter(pk__in=building_ids))
         if len(buildings) != len(set(building_ids)):
-            raise ValidationError({"buildings": ["楼栋不存在或不在您的管理范围"]})
+            raise ValidationError({"building_ids": ["楼栋不存在或不在您的管理范围"]})
         nb_ids = {b.neighbourhood_id for b in buildings}
         if len(nb_ids) != 1:
-            raise ValidationError({"buildings": ["一轮筛查的楼栋须属于同一居民区"]})
+            raise ValidationError({"building_ids": ["一轮筛查的楼栋须属于同一居民区"]})
         nb = Neighbourhood.objects.get(pk=nb_ids.pop())
         if neighbourhood_id and neighbourhood_id != nb.pk:
-            raise ValidationError({"neighbourhood": ["楼栋不属于该居民区"]})
+            raise ValidationError({"neighbourhood_id": ["楼栋不属于该居民区"]})
         return nb, buildings
     neighbourhoods = restrict(Neighbourhood.objects.all(), user, Action.MANAGE_ROUNDS)
     if neighbourhood_id:
         nb = neighbourhoods.filter(pk=neighbourhood_id).first()
         if nb is None:
-            raise ValidationError({"neighbourhood": ["居民区不存在或不在您的管理范围"]})
+            raise ValidationError({"neighbourhood_id": ["居民区不存在或不在您的管理范围"]})
         return nb, []
     found = list(neighbourhoods[:2])
     if not found:
         raise PermissionDenied("没有安排检测轮次的权限")
     if len(found) > 1:
-        raise ValidationError({"neighbourhood": ["您管理多个居民区, 请指定 neighbourhood"]})
+        raise ValidationError({"neighbourhood_id": ["您管理多个居民区, 请指定 neighbourhood_id"]})
     return found[0], []
 
 

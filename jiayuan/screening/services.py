@@ -13,6 +13,7 @@ import json
 import math
 import mimetypes
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +77,7 @@ __all__ = [
     "tube_close",
     "tube_open",
     "tube_result_record",
+    "tube_results_record_many",
 ]
 
 BARCODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -1347,6 +1349,67 @@ def tube_result_one(*, actor, round_: Round, barcode: str, result: str) -> tuple
         "changed": outcome.changed,
         "retests": outcome.retests,
     }
+
+
+@transaction.atomic
+def tube_results_record_many(*, actor, round_: Round, items: list[tuple[str, str]]) -> list[tuple[int, dict]]:
+    """Many ``(barcode, result)`` at once, answered item by item as ``tube_result_one`` would.
+
+    A lab sends thousands of results in one file, nearly all negative: those are written in a few
+    statements whatever their number (the tubes locked and read in one query, one UPDATE per
+    result, the audit rows in one INSERT). A result that fans out (a positive, or any retest tube)
+    goes through ``tube_result_record`` in its own savepoint, as before.
+    """
+    answers: list[tuple[int, dict] | None] = [None] * len(items)
+    barcodes = [(b or "").strip() for b, _r in items]
+    seen = Counter(barcodes)
+    tubes = {
+        t.barcode: t for t in Tube.objects.select_for_update().filter(round=round_, barcode__in=set(barcodes) - {""})
+    }
+    bulk: dict[str, list[Tube]] = {TubeResult.NEGATIVE: [], TubeResult.POSITIVE: []}
+    for i, (barcode, (_raw, result)) in enumerate(zip(barcodes, items, strict=True)):
+        tube = tubes.get(barcode)
+        simple = (
+            tube is not None
+            and seen[barcode] == 1  # a tube named twice is answered in order, one by one
+            and tube.status == TubeStatus.CLOSED
+            and tube.result == TubeResult.PENDING
+            and not tube.is_retest
+            and result == TubeResult.NEGATIVE
+        )
+        if not simple:
+            answers[i] = tube_result_one(actor=actor, round_=round_, barcode=barcode, result=result)
+            continue
+        tube.result = result
+        bulk[result].append(tube)
+        answers[i] = (200, {"tube": barcode, "result": result, "changed": True, "retests": 0})
+    now = timezone.now()
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    label = (actor.get_username() if user else str(actor or ""))[:150]
+    ctx = context.current()
+    audit_rows = []
+    for result, changed in bulk.items():
+        if not changed:
+            continue
+        Tube.objects.filter(pk__in=[t.pk for t in changed]).update(result=result, result_at=now)
+        audit_rows += [
+            AuditEvent(
+                actor=user,
+                actor_label=label,
+                action="screening.tube_result",
+                object_type="screening.tube",
+                object_id=str(t.pk),
+                object_repr=t.audit_repr()[:200],
+                neighbourhood_id=round_.neighbourhood_id,
+                changes={"result": result, "round": round_.pk},
+                ip=ctx.ip,
+                user_agent=ctx.user_agent,
+                channel=ctx.channel,
+            )
+            for t in changed
+        ]
+    AuditEvent.objects.bulk_create(audit_rows, batch_size=1000)
+    return [a for a in answers if a is not None]
 
 
 # --- Antigen self-reports -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from jiayuan.accounts.services import household_link_resolve
-from jiayuan.core.api import API_AUTH, ErrorOut, Pagination
+from jiayuan.core.api import API_AUTH, Id, Pagination, answers
 from jiayuan.core.idempotency import run_idempotent
 from jiayuan.core.masking import mask_name
 from jiayuan.core.permissions import Action
@@ -88,12 +88,13 @@ class GroupBuyFilters(Schema):
     status: str | None = Field(None, description="proposed/selected/open/closed/arrived/disinfected/ready/sorted/…")
 
 
-@router.get("/group-buys", response=list[GroupBuyOut], summary="团购列表")
+@router.get("/group-buys", response=answers(list[GroupBuyOut]), summary="团购列表")
 @paginate(Pagination)
 def group_buys_list(request, filters: Query[GroupBuyFilters]):
     status = filters.status or ""
-    if status and status not in (*GroupBuyStatus.values, READY):
-        raise ValidationError({"status": ["不是可选值之一"]})
+    allowed = (*GroupBuyStatus.values, READY)
+    if status and status not in allowed:
+        raise ValidationError({"status": ["不是可选值之一: " + ", ".join(allowed)]})
     return selectors.group_buy_list(user=request.auth, status=status)
 
 
@@ -103,9 +104,9 @@ class OrderItemIn(Schema):
 
 
 class OrderIn(Schema):
-    household: int | None = Field(None, description="住户 id(工作人员代下单)")
+    household: Id | None = Field(None, description="住户 id(工作人员代下单)")
     token: str | None = Field(None, max_length=500, description="住户链接令牌(住户自己下单)")
-    resident: int | None = Field(None, description="代谁下单(楼组长代无智能手机的居民)")
+    resident: Id | None = Field(None, description="代谁下单(楼组长代无智能手机的居民)")
     items: list[OrderItemIn] = Field(min_length=1, max_length=50)
     delivery_mode: DeliveryMode = DeliveryMode.DOOR
     idempotency_key: str = Field("", max_length=200)
@@ -122,7 +123,7 @@ class OrderOut(Schema):
     id: int
     group_buy: int
     household: int
-    building: int
+    building_id: int
     is_proxy: bool
     delivery_mode: str
     total_amount: str
@@ -165,7 +166,7 @@ def _order_body(order) -> dict:
         "id": order.pk,
         "group_buy": order.group_buy_id,
         "household": order.household_id,
-        "building": order.building_id,
+        "building_id": order.building_id,
         "is_proxy": order.is_proxy,
         "delivery_mode": order.delivery_mode,
         "total_amount": str(order.total_amount),
@@ -180,7 +181,7 @@ def _order_body(order) -> dict:
 @router.post(
     "/group-buys/{group_buy_id}/orders",
     auth=None,
-    response={201: OrderOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response=answers({201: OrderOut}, 404, 409),
     summary="下单(住户链接令牌或工作人员代下单)",
 )
 def order_create(request, group_buy_id: int, payload: OrderIn):
@@ -268,7 +269,7 @@ def _totals(cells) -> list[dict]:
     return [{"item": i.pk, "name": i.name, "unit": i.unit, "quantity": q} for i, q in cells]
 
 
-@router.get("/group-buys/{group_buy_id}/sorting", response=SortingOut, summary="分拣单(按楼栋汇总)")
+@router.get("/group-buys/{group_buy_id}/sorting", response=answers(SortingOut, 404), summary="分拣单(按楼栋汇总)")
 def sorting(request, group_buy_id: int):
     gb = selectors.group_buy_get(user=request.auth, group_buy_id=group_buy_id)
     sheet = selectors.sorting_sheet(user=request.auth, group_buy=gb)
@@ -294,8 +295,8 @@ def sorting(request, group_buy_id: int):
 
 
 class BookingIn(Schema):
-    window: int
-    household: int | None = None
+    window: Id
+    household: Id | None = None
     token: str | None = Field(None, max_length=500)
     quantity: int = Field(ge=1, le=1000)
     mode: BookingMode = BookingMode.PICKUP
@@ -314,7 +315,7 @@ class BookingOut(Schema):
 @router.post(
     "/appointments",
     auth=None,
-    response={201: BookingOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response=answers({201: BookingOut}, 404, 409),
     summary="稀缺物资预约(住户链接令牌或工作人员代约)",
 )
 def appointment_create(request, payload: BookingIn):

@@ -138,3 +138,53 @@ def test_health_check_post_validation(client, frozen, auth, resident):
         **auth,
     )
     assert none.status_code == 422
+
+
+@pytest.mark.parametrize("value", [0, 20260410, "0", "1900-01-01", "2026-04-10T00:00:00", "2026-02-30", None])
+def test_case_dates_are_real_iso_dates_in_a_plausible_range(client, frozen, auth, resident, value):
+    """``detected_on: 0`` was read as 1970-01-01; a number, an old year or a datetime is bad input."""
+    payload = {"resident": resident.pk, "detected_on": value, "source": "pcr_round"}
+    r = client.post("/api/v1/cases", payload, content_type="application/json", **auth)
+    assert r.status_code == 422, r.content
+    assert [e["field"] for e in r.json()["errors"]] == ["detected_on"]
+    assert r.json()["code"] == "invalid"
+
+
+def test_building_is_a_label_and_building_id_an_id(client, frozen, auth, resident, resident2):
+    """Field names agree across endpoints: ``building_id`` holds an id, ``building`` a label."""
+    case = client.post(
+        "/api/v1/cases",
+        {"resident": resident.pk, "detected_on": TODAY.isoformat(), "source": "pcr_round"},
+        content_type="application/json",
+        **auth,
+    ).json()
+    assert case["building_id"] == resident.household.building_id and "building" not in case
+    building = resident2.household.building
+    services.quarantine_start(actor=None, reason=QuarantineReason.CLOSE_CONTACT, resident=resident2)
+    item = client.get(f"/api/v1/quarantines?building_id={building.pk}", **auth).json()["items"][0]
+    assert item["building_id"] == building.pk and item["building"] == building.name
+    row = client.get(f"/api/v1/residents?building_id={building.pk}", **auth).json()["items"][0]
+    assert row["building_id"] == building.pk and row["building"] == building.name
+
+
+def test_a_bad_choice_lists_the_allowed_values(client, frozen, auth, resident):
+    r = client.post(
+        "/api/v1/cases",
+        {"resident": resident.pk, "detected_on": TODAY.isoformat(), "source": "rumour"},
+        content_type="application/json",
+        **auth,
+    )
+    message = {e["field"]: e["message"] for e in r.json()["errors"]}["source"]
+    assert all(choice in message for choice in CaseSource.values), message
+    r = client.get("/api/v1/quarantines?status=lost", **auth)
+    assert r.status_code == 422 and "active" in r.json()["errors"][0]["message"]
+
+
+def test_a_body_that_is_not_json_is_422(client, auth):
+    r = client.post("/api/v1/cases", "{not json", content_type="application/json", **auth)
+    assert r.status_code == 422
+    assert r.json() == {
+        "detail": "输入有误",
+        "code": "invalid",
+        "errors": [{"field": "body", "message": "不是有效的 JSON"}],
+    }

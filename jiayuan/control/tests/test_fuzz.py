@@ -86,7 +86,7 @@ def test_api_bodies_never_500(client, world, body, some_id):
 @SETTINGS
 @given(
     params=st.dictionaries(
-        st.sampled_from(["neighbourhood", "compound", "status", "building", "limit", "offset"]),
+        st.sampled_from(["neighbourhood_id", "compound_id", "status", "building_id", "limit", "offset"]),
         st.one_of(st.text(max_size=30), st.integers(min_value=-(2**70), max_value=2**70).map(str)),
         max_size=4,
     )
@@ -192,9 +192,9 @@ def test_huge_and_odd_ids_are_ignored_or_rejected(client, world, head, value):
         for key in ("compound", "neighbourhood"):
             assert client.get(reverse(name), {key: value}).status_code in (200, 400, 404), (name, key)
     for url, key in (
-        ("/api/v1/zones", "compound"),
-        ("/api/v1/zones", "neighbourhood"),
-        ("/api/v1/quarantines", "building"),
+        ("/api/v1/zones", "compound_id"),
+        ("/api/v1/zones", "neighbourhood_id"),
+        ("/api/v1/quarantines", "building_id"),
     ):
         r = client.get(url, {key: value}, **world["auth"])
         assert r.status_code in (200, 422), (url, key, r.content[:200])

@@ -285,7 +285,7 @@ def test_building_leader_cannot_reach_another_buildings_quarantines(
     qb = two_buildings["qb"]
     body = client.get("/api/v1/quarantines", **auth).json()
     assert [i["name"] for i in body["items"]] == ["甲楼人"]
-    assert client.get(f"/api/v1/quarantines?building={building2.pk}", **auth).json()["count"] == 0
+    assert client.get(f"/api/v1/quarantines?building_id={building2.pk}", **auth).json()["count"] == 0
     payload = {"quarantine": qb.pk, "date": TODAY.isoformat(), "slot": "morning", "temperature": "36.5"}
     assert client.post("/api/v1/health-checks", payload, content_type="application/json", **auth).status_code == 404
     payload = {"resident": two_buildings["b"].pk, "date": TODAY.isoformat(), "slot": "morning", "temperature": "36.5"}

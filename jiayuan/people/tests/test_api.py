@@ -50,7 +50,7 @@ def test_residents_list_items_are_masked(client, data, auth, building):
 
 @pytest.mark.django_db
 def test_residents_filters_and_pagination(client, data, auth, building2):
-    assert [i["name"] for i in client.get(f"/api/v1/residents?building={building2.pk}", **auth).json()["items"]] == [
+    assert [i["name"] for i in client.get(f"/api/v1/residents?building_id={building2.pk}", **auth).json()["items"]] == [
         "钱二"
     ]
     assert client.get("/api/v1/residents?search=5678", **auth).json()["count"] == 1
@@ -99,10 +99,10 @@ def test_session_login_works_for_the_api(client, data, head):
 
 @pytest.mark.django_db
 def test_bad_query_values_are_422_with_field_messages(client, data, auth):
-    response = client.get("/api/v1/residents?building=abc&limit=0", **auth)
+    response = client.get("/api/v1/residents?building_id=abc&limit=0", **auth)
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["errors"]}
-    assert "building" in fields
+    assert "building_id" in fields
     response = client.get("/api/v1/residents?presence=flying", **auth)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "presence"
@@ -140,7 +140,7 @@ def test_create_token_for_unknown_user_fails_cleanly(db):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     params=st.dictionaries(
-        st.sampled_from(["building", "search", "tag", "presence", "limit", "offset"]),
+        st.sampled_from(["building_id", "search", "tag", "presence", "limit", "offset"]),
         st.text(max_size=80),
         max_size=4,
     )

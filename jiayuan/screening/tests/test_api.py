@@ -53,9 +53,9 @@ def test_create_round_returns_id_and_scope_checked(client, api_round, make_user,
 
 
 def test_create_round_on_chosen_buildings(client, staff, building, frozen):
-    resp = post(client, "/api/v1/rounds", {"date": frozen.isoformat(), "buildings": [building.pk]}, staff)
-    assert resp.status_code == 201 and resp.json()["buildings"] == [building.pk]
-    resp = post(client, "/api/v1/rounds", {"date": frozen.isoformat(), "buildings": [999999]}, staff)
+    resp = post(client, "/api/v1/rounds", {"date": frozen.isoformat(), "building_ids": [building.pk]}, staff)
+    assert resp.status_code == 201 and resp.json()["building_ids"] == [building.pk]
+    resp = post(client, "/api/v1/rounds", {"date": frozen.isoformat(), "building_ids": [999999]}, staff)
     assert resp.status_code == 422
 
 
@@ -77,10 +77,12 @@ def test_create_round_target_errors_name_the_field(
         return {e["field"]: e["message"] for e in resp.json()["errors"]}
 
     # Another neighbourhood's building is not in the staff member's scope: as if it did not exist.
-    assert errors({"buildings": [other_building.pk]}) == {"buildings": "楼栋不存在或不在您的管理范围"}
-    assert errors({"neighbourhood": other_neighbourhood.pk}) == {"neighbourhood": "居民区不存在或不在您的管理范围"}
-    assert errors({"neighbourhood": other_neighbourhood.pk, "buildings": [building.pk]}) == {
-        "neighbourhood": "楼栋不属于该居民区"
+    assert errors({"building_ids": [other_building.pk]}) == {"building_ids": "楼栋不存在或不在您的管理范围"}
+    assert errors({"neighbourhood_id": other_neighbourhood.pk}) == {
+        "neighbourhood_id": "居民区不存在或不在您的管理范围"
+    }
+    assert errors({"neighbourhood_id": other_neighbourhood.pk, "building_ids": [building.pk]}) == {
+        "neighbourhood_id": "楼栋不属于该居民区"
     }
     from jiayuan.accounts.models import Assignment
 
@@ -88,11 +90,11 @@ def test_create_round_target_errors_name_the_field(
     Assignment.objects.create(
         user=both, role=Role.COMMITTEE_STAFF, level="neighbourhood", neighbourhood=other_neighbourhood
     )
-    assert errors({"buildings": [building.pk, other_building.pk]}, both) == {
-        "buildings": "一轮筛查的楼栋须属于同一居民区"
+    assert errors({"building_ids": [building.pk, other_building.pk]}, both) == {
+        "building_ids": "一轮筛查的楼栋须属于同一居民区"
     }
-    assert errors({}, both) == {"neighbourhood": "您管理多个居民区, 请指定 neighbourhood"}
-    resp = post(client, "/api/v1/rounds", {"date": day, "neighbourhood": other_neighbourhood.pk}, both)
+    assert errors({}, both) == {"neighbourhood_id": "您管理多个居民区, 请指定 neighbourhood_id"}
+    resp = post(client, "/api/v1/rounds", {"date": day, "neighbourhood_id": other_neighbourhood.pk}, both)
     assert resp.status_code == 201 and resp.json()["neighbourhood_id"] == other_neighbourhood.pk
 
 
@@ -202,7 +204,7 @@ def test_tube_results_lists_and_stats(client, api_round, staff, sampler, residen
     missed = client.get(f"/api/v1/rounds/{rid}/missed", **bearer(staff)).json()
     assert {m["id"] for m in missed["items"]} == {b1[3].pk, *[r.pk for r in residents["b2"]]}
     b2_id = residents["b2"][0].household.building_id
-    only_b2 = client.get(f"/api/v1/rounds/{rid}/missed?building={b2_id}", **bearer(staff)).json()
+    only_b2 = client.get(f"/api/v1/rounds/{rid}/missed?building_id={b2_id}", **bearer(staff)).json()
     assert only_b2["count"] == 3
     stats = client.get(f"/api/v1/rounds/{rid}/stats", **bearer(staff)).json()
     assert stats["total"]["sampled"] == 3 and stats["total"]["missed"] == 4 and stats["total"]["positive_tubes"] == 1
@@ -213,7 +215,7 @@ def test_leader_missed_list_is_their_building_only(client, api_round, make_user,
     rid = api_round["id"]
     missed = client.get(f"/api/v1/rounds/{rid}/missed", **bearer(leader)).json()
     assert missed["count"] == 4
-    assert client.get(f"/api/v1/rounds/{rid}/missed?building={building2.pk}", **bearer(leader)).status_code == 404
+    assert client.get(f"/api/v1/rounds/{rid}/missed?building_id={building2.pk}", **bearer(leader)).status_code == 404
 
 
 def test_plan_endpoint(client, api_round, staff, residents):
@@ -322,3 +324,106 @@ def test_concurrent_same_resident_in_two_tubes_is_stored_once(
     assert sorted(results) == ["duplicate", "ok"]
     assert Sample.objects.filter(resident=r).count() == 1
     assert sum(Tube.objects.filter(round=round_).values_list("fill_count", flat=True)) == 1
+
+
+@pytest.mark.parametrize("value", ["00:00:00Z", "08:00+08:00", "8:00", "25:00", "08:00:00.5", 800])
+def test_round_times_are_local_wall_clock_times(client, staff, frozen, value):
+    """A time with a zone compared naive with aware times, then could not be written: a 500, and
+    the round was saved before it. Now it is a 422 on the field and nothing is saved."""
+    from jiayuan.screening.models import Round
+
+    resp = post(client, "/api/v1/rounds", {"date": frozen.isoformat(), "start_time": value}, staff)
+    assert resp.status_code == 422, resp.content
+    assert [e["field"] for e in resp.json()["errors"]] == ["start_time"]
+    assert not Round.objects.exists()
+
+
+def test_round_times_are_answered_as_hh_mm(client, staff, frozen):
+    resp = post(client, "/api/v1/rounds", {"date": frozen.isoformat(), "start_time": "07:30:00"}, staff)
+    assert resp.status_code == 201, resp.content
+    assert resp.json()["start_time"] == "07:30" and resp.json()["end_time"] == "11:00"
+
+
+def test_round_create_with_idempotency_key_creates_one_round(client, staff, frozen):
+    from jiayuan.screening.models import Round
+
+    body = {"date": frozen.isoformat(), "idempotency_key": "round-1", "stations": [{"name": "北门"}]}
+    first = post(client, "/api/v1/rounds", body, staff)
+    again = post(client, "/api/v1/rounds", body, staff)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert Round.objects.count() == 1
+    assert post(client, "/api/v1/rounds", {**body, "idempotency_key": "round-2"}, staff).status_code == 201
+    assert Round.objects.count() == 2
+
+
+def test_round_date_is_a_real_date(client, staff):
+    for value in (0, "0", "1970-01-01", "2026-02-30"):
+        resp = post(client, "/api/v1/rounds", {"date": value}, staff)
+        assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "date", (value, resp.content)
+
+
+def _closed_tubes(round_, actor, residents, count: int, prefix: str) -> list[str]:
+    """``count`` closed single-person tubes (pool size 1 would fan out on positive: not used)."""
+    from django.utils import timezone
+
+    tubes = Tube.objects.bulk_create(
+        [
+            Tube(
+                round=round_,
+                neighbourhood_id=round_.neighbourhood_id,
+                barcode=f"{prefix}{i:05d}",
+                pool_size=round_.pool_size,
+                fill_count=1,
+                status="closed",
+                closed_at=timezone.now(),
+            )
+            for i in range(count)
+        ]
+    )
+    return [t.barcode for t in tubes]
+
+
+def test_tube_results_in_bulk_do_not_take_a_query_per_tube(client, staff, round_, residents):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from jiayuan.core.models import AuditEvent
+
+    url = f"/api/v1/rounds/{round_.pk}/tube-results"
+    counts = []
+    for prefix, n in (("A", 10), ("B", 200)):
+        items = [{"tube": b, "result": "negative"} for b in _closed_tubes(round_, staff, residents, n, prefix)]
+        with CaptureQueriesContext(connection) as ctx:
+            resp = post(client, url, {"items": items}, staff)
+        assert resp.status_code == 200, resp.content
+        assert [i["status"] for i in resp.json()] == [200] * n
+        counts.append(len(ctx.captured_queries))
+    # One query per tube would add 190; SQLite alone splits a multi-row INSERT into batches of
+    # 999 parameters (the audit rows: a few more statements per thousand tubes).
+    if connection.vendor == "postgresql":
+        assert counts[0] == counts[1], counts
+    else:
+        assert counts[1] - counts[0] <= 3, counts
+    assert Tube.objects.filter(result="negative").count() == 210
+    assert AuditEvent.objects.filter(action="screening.tube_result").count() == 210
+
+
+def test_tube_results_in_bulk_answer_each_item_as_one_by_one(client, staff, sampler, round_, residents, events):
+    """Unknown, open, repeated and conflicting tubes are answered in order, as before."""
+    a, b = _closed_tubes(round_, staff, residents, 2, "C")
+    Tube.objects.create(round=round_, neighbourhood_id=round_.neighbourhood_id, barcode="OPEN", pool_size=5)
+    items = [
+        {"tube": a, "result": "negative"},
+        {"tube": "NOPE", "result": "negative"},
+        {"tube": "OPEN", "result": "negative"},
+        {"tube": b, "result": "negative"},
+        {"tube": b, "result": "negative"},  # the same again: unchanged
+        {"tube": b, "result": "positive"},  # a different result: refused
+    ]
+    resp = post(client, f"/api/v1/rounds/{round_.pk}/tube-results", {"items": items}, staff)
+    data = resp.json()
+    assert [i["status"] for i in data] == [200, 404, 409, 200, 200, 409]
+    assert [i["code"] for i in data] == ["ok", "unknown_tube", "tube_open", "ok", "ok", "result_conflict"]
+    assert data[4]["message"] == "结果相同, 未改动"
+    assert set(Tube.objects.filter(barcode__in=[a, b]).values_list("result", flat=True)) == {"negative"}

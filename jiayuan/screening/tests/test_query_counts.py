@@ -98,7 +98,7 @@ def test_api_round_list_does_not_grow_with_rounds_on_chosen_buildings(
     big = _counts(client, ["/api/v1/rounds"], api)
     assert big == small
     items = client.get("/api/v1/rounds", **api).json()["items"]
-    assert sorted(r["buildings"] for r in items) == sorted(
+    assert sorted(r["building_ids"] for r in items) == sorted(
         [[building.pk], [building2.pk], sorted([building.pk, building2.pk]), [building.pk]]
     )
 
