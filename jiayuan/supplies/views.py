@@ -326,7 +326,7 @@ def _group_buy_page(request, gb, **bound_forms):
         "can_pay": can(request.user, Action.MANAGE_GROUP_BUYS, gb),
         "buildings": selectors.sorting_buildings(user=request.user, group_buy=gb),
         "issues": gb.issues.select_related("household__building").all()[:50],
-        "arrival_form": forms.ArrivalForm(),
+        "arrive_form": forms.ArrivalForm(),
         "disinfect_form": forms.DisinfectForm(),
         "reason_form": forms.ReasonForm(),
         "issue_form": forms.IssueForm(),
@@ -373,31 +373,17 @@ def group_buy_action(request, group_buy_id: int, action: str):
                 lambda: fn(actor=request.user, group_buy=gb, reason=reason),
                 _("已驳回") if action == "reject" else _("已取消"),
             )
-    elif action == "arrive":
+    elif action in ("arrive", "disinfect"):
         _require(request.user, Action.RECEIVE_GOODS, gb)
-        form = forms.ArrivalForm(request.POST)
-        if form.is_valid():
-            try:
-                services.group_buy_arrive(actor=request.user, group_buy=gb, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                messages.success(request, _("已登记到货并放行"))
-                return redirect("supplies:group_buy", group_buy_id=gb.pk)
-        return _group_buy_page(request, gb, arrival_form=form)  # the errors beside their fields
-    elif action == "disinfect":
-        _require(request.user, Action.RECEIVE_GOODS, gb)
-        form = forms.DisinfectForm(request.POST)
-        if form.is_valid():
-            try:
-                done = services.group_buy_disinfect(actor=request.user, group_buy=gb, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                ready = timezone.localtime(done.ready_at).strftime("%H:%M")
-                messages.success(request, _("已登记消杀,静置到 %(t)s 后可分拣") % {"t": ready})
-                return redirect("supplies:group_buy", group_buy_id=gb.pk)
-        return _group_buy_page(request, gb, disinfect_form=form)
+        if action == "arrive":
+            form = forms.ArrivalForm(request.POST)
+            call, success = services.group_buy_arrive, lambda _gb: _("已登记到货并放行")
+        else:
+            form = forms.DisinfectForm(request.POST)
+            call, success = services.group_buy_disinfect, _disinfected_message
+        if _submitted(request, form, lambda d: call(actor=request.user, group_buy=gb, **d), success):
+            return redirect("supplies:group_buy", group_buy_id=gb.pk)
+        return _group_buy_page(request, gb, **{f"{action}_form": form})  # the errors beside their fields
     elif action == "issue":
         _require(request.user, Action.MANAGE_GROUP_BUYS, gb)
         form = forms.IssueForm(request.POST)
@@ -415,6 +401,23 @@ def group_buy_action(request, group_buy_id: int, action: str):
     else:
         raise Http404
     return redirect("supplies:group_buy", group_buy_id=gb.pk)
+
+
+def _disinfected_message(gb) -> str:
+    return _("已登记消杀,静置到 %(t)s 后可分拣") % {"t": timezone.localtime(gb.ready_at).strftime("%H:%M")}
+
+
+def _submitted(request, form, call: Callable, success: Callable) -> bool:
+    """Validate ``form`` and call the service with its data; a refusal goes beside the fields."""
+    if not form.is_valid():
+        return False
+    try:
+        result = call(form.cleaned_data)
+    except ValidationError as exc:
+        apply_service_errors(form, exc)
+        return False
+    messages.success(request, success(result))
+    return True
 
 
 def _flash_form_errors(request, form) -> None:
