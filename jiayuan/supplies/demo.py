@@ -3,10 +3,11 @@
 Two approved group-buy leaders (one with a permit expiring in five days), a vegetable bidding
 pair for the day after tomorrow with residents' votes, an eggs-and-milk group buy open for orders
 with about 100 households' orders (proxy orders by the building leader among them), a rice-and-
-oil group buy that has arrived, been disinfected and rested (ready for sorting), a government
-package round half handed out, donated masks and sanitiser in stock (sanitiser low), and a mask
-appointment window with bookings. Idempotent: a neighbourhood that already has leaders is left
-alone. Everything goes through the services, as the pages would.
+oil group buy that has arrived, been disinfected and rested (ready for sorting, with orders in the
+demo volunteer's buildings too), a pork group buy due today with ordering closed (the gate guard
+lets it in), a government package round half handed out, donated masks and sanitiser in stock
+(sanitiser low), and a mask appointment window with bookings. Idempotent: a neighbourhood that
+already has leaders is left alone. Everything goes through the services, as the pages would.
 """
 
 from __future__ import annotations
@@ -205,7 +206,9 @@ def _load(neighbourhood, compound, stdout) -> None:
     services.bidding_close_vote(actor=head, group_buy=rice)
     services.group_buy_open(actor=head, group_buy=rice)
     rice_item, oil_item = list(rice.items.order_by("id"))
-    for n, h in enumerate(households[:45]):
+    # Most orders from the first buildings, some from buildings 3 and 4 (the demo volunteer's).
+    rice_households = households[:30] + [h for h in households if h.building.number in ("3", "4")][:15]
+    for n, h in enumerate(rice_households):
         services.order_place(
             actor="demo",
             group_buy=rice,
@@ -225,6 +228,25 @@ def _load(neighbourhood, compound, stdout) -> None:
     services.group_buy_disinfect(
         actor=head, group_buy=rice, disinfected_at=now - dt.timedelta(minutes=90), confirm_backdated=True
     )
+
+    # Pork today: ordering closed, the truck not at the gate yet (the gate guard's to let in).
+    pork = services.group_buy_propose(
+        actor=head,
+        leader=leader_a,
+        title="冷鲜猪肉套餐",
+        category=Category.MEAT,
+        supplier="江桥批发市场",
+        brand="爱森",
+        delivery_date=today,
+        items=[{"name": "猪肉套餐(约3斤)", "unit": "份", "unit_price": "88", "per_household_limit": 1}],
+    )
+    services.vote_cast(actor="demo", household=households[2], group_buy=pork)
+    services.bidding_close_vote(actor=head, group_buy=pork)
+    services.group_buy_open(actor=head, group_buy=pork)
+    pork_item = pork.items.get()
+    for h in households[60:90]:
+        services.order_place(actor="demo", group_buy=pork, household=h, quantities={pork_item.pk: 1})
+    services.group_buy_close(actor=head, group_buy=pork)
 
     # A government package round, half handed out.
     handout = services.handout_round_create(
@@ -281,4 +303,7 @@ def _load(neighbourhood, compound, stdout) -> None:
             quantity=5,
             mode="pickup" if n % 5 and household_may_go_out(h)[0] else "proxy",
         )
-    stdout.write("supplies: 2 leaders, 4 group buys (bidding, open, ready), a handout round, stock, appointments")
+    stdout.write(
+        "supplies: 2 leaders, 5 group buys (bidding, open, due at the gate, ready), a handout round, stock, "
+        "appointments"
+    )
