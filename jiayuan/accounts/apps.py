@@ -8,7 +8,9 @@ class AccountsConfig(AppConfig):
     verbose_name = _("账号与权限")
 
     def ready(self) -> None:
+        from jiayuan.accounts import audit_labels
         from jiayuan.core import extensions
         from jiayuan.core.permissions import Action
 
         extensions.nav_item(_("团队"), "team:list", Action.MANAGE_TEAM, order=90)
+        audit_labels.register()

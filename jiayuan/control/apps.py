@@ -8,7 +8,7 @@ class ControlConfig(AppConfig):
     verbose_name = _("防控")
 
     def ready(self) -> None:
-        from jiayuan.control import demo, panels, services, today
+        from jiayuan.control import audit_labels, demo, panels, services, today
         from jiayuan.core import extensions
         from jiayuan.core.permissions import Action
 
@@ -20,3 +20,4 @@ class ControlConfig(AppConfig):
         extensions.subscribe("screening.positive", services.on_screening_positive)
         extensions.subscribe("screening.pool_positive", services.on_pool_positive)
         extensions.subscribe("screening.retest_negative", services.on_retest_negative)
+        audit_labels.register()

@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     name = "jiayuan.core"
     label = "core"
     verbose_name = _("基础")
+
+    def ready(self) -> None:
+        from jiayuan.core import audit_labels
+
+        audit_labels.register()

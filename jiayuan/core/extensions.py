@@ -23,6 +23,12 @@ Apps register in ``AppConfig.ready()``:
   deletes once it is no longer needed (antigen photos after some days …), calling
   ``progress(n)`` after each committed batch; ``jiayuan purge`` runs every rule daily and audits
   what each removed (``core.retention``).
+- ``audit_labels(kind, kind_label, {action: label})``: how the 操作记录 page (``core:audit``) reads
+  an app's audit actions: ``label`` is a Chinese verb phrase ("登记了核酸采样") put between who and
+  what; ``kind`` groups the actions for the page's "类别" filter (one kind per app, e.g.
+  ``"screening"`` / "核酸筛查"). Each app keeps its labels in its own ``audit_labels.py``; every
+  action string passed to ``audit_record`` must have one (``core/tests/test_audit_log.py`` collects
+  them from the source). An action nobody labelled reads "执行了 <action>".
 - ``subscribe(event, handler)`` / ``publish(event, **payload)``: domain events. Handlers run
   synchronously inside the publisher's transaction, so a state change and its consequences
   (a positive result and the case it opens) commit or roll back together (ADR 0006).
@@ -48,8 +54,12 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "AuditKind",
     "NavItem",
     "TodayItem",
+    "audit_kinds",
+    "audit_label",
+    "audit_labels",
     "demo_loader",
     "demo_loaders",
     "home_panel",
@@ -88,6 +98,15 @@ class TodayItem:
     urgency: str = "normal"
 
 
+@dataclass(frozen=True)
+class AuditKind:
+    """A group of audit actions (one app's), a choice of the 操作记录 page's "类别" filter."""
+
+    key: str
+    label: Any
+    actions: tuple[str, ...]
+
+
 _URGENCY_RANK = {"bad": 0, "warn": 1, "normal": 2}
 
 _nav: list[NavItem] = []
@@ -98,6 +117,8 @@ _today: list[tuple[int, Callable]] = []
 _demo: list[tuple[int, Callable]] = []
 _retention: list[tuple[str, Callable]] = []
 _handlers: dict[str, list[Callable]] = defaultdict(list)
+_audit_labels: dict[str, Any] = {}
+_audit_kinds: dict[str, tuple[Any, dict[str, Any]]] = {}
 
 
 def _once(registry: list, item) -> None:
@@ -155,6 +176,26 @@ def today_items(request) -> list[TodayItem]:
             if item.count is None or item.count > 0:
                 rows.append((_URGENCY_RANK.get(item.urgency, 2), order, n, m, item))
     return [row[-1] for row in sorted(rows, key=lambda row: row[:4])]
+
+
+def audit_labels(kind: str, kind_label, labels: dict[str, Any]) -> None:
+    """Register Chinese verb phrases for audit actions, grouped under ``kind``."""
+    _label, actions = _audit_kinds.setdefault(kind, (kind_label, {}))
+    actions.update(labels)
+    _audit_labels.update(labels)
+
+
+def audit_label(action: str):
+    """The verb phrase of ``action`` ("登记了核酸采样"); "执行了 <action>" for one nobody labelled."""
+    from django.utils.translation import gettext
+
+    label = _audit_labels.get(action)
+    return label if label is not None else gettext("执行了 %(action)s") % {"action": action}
+
+
+def audit_kinds() -> list[AuditKind]:
+    """The registered kinds, in the order they were registered."""
+    return [AuditKind(key, label, tuple(actions)) for key, (label, actions) in _audit_kinds.items()]
 
 
 def demo_loader(fn: Callable, order: int = 100) -> None:

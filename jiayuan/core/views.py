@@ -3,12 +3,16 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from jiayuan.core.extensions import home_panels, render_panels, today_items
+from jiayuan.core.extensions import audit_kinds, audit_label, home_panels, render_panels, today_items
+from jiayuan.core.forms import AuditFilterForm
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can
-from jiayuan.core.selectors import audit_event_list
+from jiayuan.core.selectors import audit_actor_choices, audit_event_list
 from jiayuan.people.selectors import resident_counts, resident_counts_by_neighbourhood
 from jiayuan.places.selectors import neighbourhood_list
 
@@ -37,11 +41,70 @@ def home(request):
     )
 
 
+# Events written by the system itself (``actor="system"``, a command) rather than a person.
+_SYSTEM_ACTORS = {"system": _lazy("系统")}
+
+
 @login_required
 def audit_log(request):
+    """操作记录: one sentence per event (when, who by display name, what in Chinese, to what),
+    filtered by person, kind and days."""
     if not can(request.user, Action.VIEW_AUDIT):
         raise Http404
-    events = audit_event_list(user=request.user, action_prefix=request.GET.get("action", "").strip())
+    kinds = audit_kinds()
+    form = AuditFilterForm(request.GET or None, actors=audit_actor_choices(user=request.user), kinds=kinds)
+    form.is_valid()  # a bad field is shown beside it; the valid ones still filter
+    filters = getattr(form, "cleaned_data", {})
+    events = audit_event_list(
+        user=request.user,
+        action_prefix=request.GET.get("action", "").strip(),
+        actor_id=filters.get("actor"),
+        kind=filters.get("kind") or "",
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+    )
+    page = paginate(request, events)
+    kind_of = {action: k.label for k in kinds for action in k.actions}
+    rows = [
+        {
+            "event": e,
+            "who": str(e.actor) if e.actor_id else _SYSTEM_ACTORS.get(e.actor_label, e.actor_label) or _("系统"),
+            "label": audit_label(e.action),
+            "kind": kind_of.get(e.action, ""),
+        }
+        for e in page.object_list
+    ]
+    return render(request, "core/audit.html", {"page": page, "rows": rows, "form": form})
+
+
+def help_section(request):
+    """"帮助": the guide's section ``?s=<key>`` (``core.help.SECTIONS``) in the page's language."""
+    from django.shortcuts import redirect
+
+    from jiayuan.core import help as guide
+
+    return redirect(guide.section_url(request.GET.get("s", ""), guide.guide_lang(request.LANGUAGE_CODE)))
+
+
+def help_page(request, lang: str, page: str):
+    """A page of the user guide (``docs/user-guide/<lang>/<page>.md``) as HTML; open to everyone,
+    like the guide itself."""
+    from jiayuan.core import help as guide
+
+    rendered = guide.render_page(lang, page)
+    if rendered is None:
+        raise Http404
+    title, html, _ids = rendered
+    other = "en" if lang == "zh" else "zh"
     return render(
-        request, "core/audit.html", {"page": paginate(request, events), "action": request.GET.get("action", "")}
+        request,
+        "core/help.html",
+        {
+            "title": title,
+            "html": mark_safe(html),  # noqa: S308 -- our own Markdown, raw HTML disabled in the renderer
+            "lang": lang,
+            "other_lang": other,
+            "other_exists": guide.render_page(other, page) is not None,
+            "page_name": page,
+        },
     )

@@ -6,3 +6,8 @@ class PeopleConfig(AppConfig):
     name = "jiayuan.people"
     label = "people"
     verbose_name = _("居民")
+
+    def ready(self) -> None:
+        from jiayuan.people import audit_labels
+
+        audit_labels.register()
