@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from jiayuan.control import selectors, services
+from jiayuan.control import selectors, services, sharing
 from jiayuan.control.choices import (
     CASE_TRANSITIONS,
     CaseStatus,
@@ -48,6 +48,7 @@ from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
 from jiayuan.core.replicas import replica_ok
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
+from jiayuan.core.xlsx import xlsx_response
 from jiayuan.places.models import Building, Compound, Neighbourhood
 
 
@@ -126,6 +127,7 @@ def isolation_map(request):
         "control/map.html",
         {
             "data": data,
+            "share_text": sharing.isolation_map_share_text(data=data, place=neighbourhood.name) if data else "",
             "neighbourhood": neighbourhood,
             "neighbourhoods": nbs,
             "marks": HouseholdMark.choices,
@@ -143,19 +145,60 @@ def summary(request):
     user = request.user
     _require(user, Action.VIEW_ZONES)
     neighbourhood, nbs = _pick_neighbourhood(request, Action.VIEW_ZONES)
-    if neighbourhood is not None:
-        table = selectors.summary(user=user, neighbourhood_id=neighbourhood.pk, by="building")
-    else:
-        table = selectors.summary(user=user, by="neighbourhood")
+    table = _summary_table(user, neighbourhood)
     return render(
         request,
         "control/summary.html",
         {
             "table": table,
+            "share_text": sharing.summary_share_text(
+                user=user,
+                table=table,
+                place=_summary_place(neighbourhood),
+                neighbourhood_id=neighbourhood.pk if neighbourhood else None,
+            ),
             "neighbourhood": neighbourhood,
             "neighbourhoods": nbs,
             "focus": request.GET.get("focus") == "1",
         },
+    )
+
+
+def _summary_table(user, neighbourhood) -> dict:
+    if neighbourhood is not None:
+        return selectors.summary(user=user, neighbourhood_id=neighbourhood.pk, by="building")
+    return selectors.summary(user=user, by="neighbourhood")
+
+
+def _summary_place(neighbourhood) -> str:
+    return neighbourhood.name if neighbourhood is not None else _("各居民区合计")
+
+
+@login_required
+@replica_ok
+def summary_export(request):
+    """防疫汇总统计表 as xlsx: counts per building (or neighbourhood) and the total; no names."""
+    user = request.user
+    _require(user, Action.VIEW_ZONES)
+    neighbourhood, _nbs = _pick_neighbourhood(request, Action.VIEW_ZONES)
+    table = _summary_table(user, neighbourhood)
+    data = sharing.summary_xlsx(table=table, place=_summary_place(neighbourhood))
+    return xlsx_response(data, f"防疫汇总统计表-{table['on']:%Y%m%d}.xlsx")
+
+
+@login_required
+@replica_ok
+def isolation_map_export(request):
+    """家庭隔离分布 as xlsx: per building its level and households of each mark (counts only)."""
+    user = request.user
+    _require(user, Action.VIEW_ZONES)
+    neighbourhood, _nbs = _pick_neighbourhood(request, Action.VIEW_ZONES)
+    if neighbourhood is None:
+        raise Http404
+    data = selectors.isolation_map(user=user, neighbourhood_id=neighbourhood.pk)
+    today = timezone.localdate()
+    return xlsx_response(
+        sharing.isolation_map_xlsx(data=data, place=neighbourhood.name, on=today), f"家庭隔离分布-{today:%Y%m%d}.xlsx"
     )
 
 

@@ -18,7 +18,8 @@ from jiayuan.core import qr
 from jiayuan.core.extensions import household_panels, render_panels
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, get_scoped_or_404
-from jiayuan.places import selectors
+from jiayuan.places import qr_cards, selectors
+from jiayuan.places.models import Building, Compound
 
 
 @login_required
@@ -31,14 +32,30 @@ def compound_list(request):
 def compound_detail(request, compound_id: int):
     compound = selectors.compound_get(user=request.user, compound_id=compound_id, action=Action.VIEW_ROSTER)
     buildings = selectors.building_list(user=request.user, compound_id=compound.pk, action=Action.VIEW_ROSTER)
-    return render(request, "places/compound_detail.html", {"compound": compound, "buildings": buildings})
+    return render(
+        request,
+        "places/compound_detail.html",
+        {
+            "compound": compound,
+            "buildings": buildings,
+            "can_print_cards": can(request.user, Action.MANAGE_HOUSEHOLD_LINKS, compound),
+        },
+    )
 
 
 @login_required
 def building_detail(request, building_id: int):
     building = selectors.building_get(user=request.user, building_id=building_id, action=Action.VIEW_ROSTER)
     households = selectors.household_list(user=request.user, building_id=building.pk)
-    return render(request, "places/building_detail.html", {"building": building, "households": households})
+    return render(
+        request,
+        "places/building_detail.html",
+        {
+            "building": building,
+            "households": households,
+            "can_print_cards": can(request.user, Action.MANAGE_HOUSEHOLD_LINKS, building),
+        },
+    )
 
 
 @login_required
@@ -107,7 +124,11 @@ def household_link_card(request, household_id: int):
         return redirect("places:household", household_id=household.pk)
     url = _link_url(request, token)
     qr_svg = qr.qr_svg(url, scale=6, omitsize=False)
-    return render(request, "places/household_link_card.html", {"household": household, "url": url, "qr_svg": qr_svg})
+    return render(
+        request,
+        "places/household_link_card.html",
+        {"household": household, "url": url, "qr_svg": qr_svg, "message": _link_message(household, url)},
+    )
 
 
 @login_required
@@ -119,6 +140,58 @@ def household_link_qr(request, household_id: int):
     except HouseholdLink.DoesNotExist as exc:
         raise Http404 from exc
     return HttpResponse(qr.qr_code(_link_url(request, token)).svg_inline(scale=8), content_type="image/svg+xml")
+
+
+def _link_message(household, url: str) -> str:
+    """The short WeChat message that goes with a household's link."""
+    b = household.building
+    return _(
+        "%(place)s 住户您好: 这是您家的「家园」链接, 点开即可查看本户核酸、物资和通知, 无需注册。"
+        "请勿转发给他人, 丢失请联系楼组长重新生成。\n%(url)s"
+    ) % {"place": f"{b.compound.name} {b.name} {household.label}", "url": url}
+
+
+def _qr_cards_page(request, *, building: Building | None = None, compound: Compound | None = None):
+    """Household QR cards of a building or a compound, 8 to an A4 sheet. POST issues the missing
+    links (audited per household), then shows the page again."""
+    households = list(
+        qr_cards.card_households(
+            user=request.user,
+            building_id=building.pk if building else None,
+            compound_id=compound.pk if compound else None,
+        )
+    )
+    if request.method == "POST":
+        issued = qr_cards.household_links_issue_missing(actor=request.user, households=households)
+        messages.success(request, _("已为 %(n)s 户生成住户链接。") % {"n": issued})
+        return redirect(request.path)
+    cards, missing = qr_cards.household_cards_print(actor=request.user, households=households)
+    rendered = [{"household": h, "qr_svg": qr.qr_svg(_link_url(request, token), scale=4)} for h, token in cards]
+    return render(
+        request,
+        "places/qr_cards.html",
+        {
+            "building": building,
+            "compound": compound or building.compound,
+            "cards": rendered,
+            "missing": missing,
+            "household_count": len(households),
+        },
+    )
+
+
+@login_required
+def building_qr_cards(request, building_id: int):
+    building = get_scoped_or_404(
+        Building.objects.select_related("compound"), request.user, Action.MANAGE_HOUSEHOLD_LINKS, pk=building_id
+    )
+    return _qr_cards_page(request, building=building)
+
+
+@login_required
+def compound_qr_cards(request, compound_id: int):
+    compound = get_scoped_or_404(Compound.objects.all(), request.user, Action.MANAGE_HOUSEHOLD_LINKS, pk=compound_id)
+    return _qr_cards_page(request, compound=compound)
 
 
 def household_home(request, token: str):

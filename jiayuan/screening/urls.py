@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.rounds, name="rounds"),
     path("<int:round_id>/", views.round_detail, name="round"),
     path("<int:round_id>/finish/", views.round_finish, name="round_finish"),
+    path("<int:round_id>/export/", views.round_export, name="round_export"),
     path("<int:round_id>/plan/", views.plan, name="plan"),
     path("<int:round_id>/plan/generate/", views.plan_generate, name="plan_generate"),
     path("<int:round_id>/stations/<int:station_id>/delete/", views.station_delete, name="station_delete"),

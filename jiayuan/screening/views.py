@@ -19,10 +19,11 @@ from jiayuan.core.permissions import Action
 from jiayuan.core.qr import qr_svg
 from jiayuan.core.replicas import replica_ok
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
+from jiayuan.core.xlsx import xlsx_response
 from jiayuan.people.choices import Tag
 from jiayuan.people.models import Resident
 from jiayuan.places.models import Building, Neighbourhood
-from jiayuan.screening import exporting, results_import, selectors, services
+from jiayuan.screening import exporting, results_import, selectors, services, sharing
 from jiayuan.screening.choices import ReportChannel, RoundStatus, TubeResult, TubeStatus
 from jiayuan.screening.codes import looks_like_resident_code, sampling_code
 from jiayuan.screening.forms import (
@@ -116,7 +117,18 @@ def round_detail(request, round_id: int):
     context = {"round": round_, "stats": stats, "caps": _caps(request, round_)}
     if request.htmx:
         return render(request, "screening/round_detail.html#progress", context)
+    context["share_text"] = sharing.round_share_text(round_=round_, stats=stats)
     return render(request, "screening/round_detail.html", context)
+
+
+@login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
+def round_export(request, round_id: int):
+    """The round's progress per building as xlsx (counts only, no names)."""
+    round_ = selectors.round_get(user=request.user, round_id=round_id)
+    stats = selectors.round_stats(user=request.user, round_=round_)
+    data = sharing.round_progress_xlsx(round_=round_, stats=stats)
+    return xlsx_response(data, f"筛查进度-{round_.date:%Y%m%d}-{round_.pk}.xlsx")
 
 
 @login_required
