@@ -91,7 +91,7 @@ def resident_reveal(request, resident_id: int, field: str):
     except ValidationError as exc:
         raise Http404 from exc
     if request.htmx:
-        return render(request, "people/resident_detail.html#revealed", {"value": value})
+        return render(request, "people/resident_detail.html#revealed", {"value": value, "field": field})
     return _render_detail(request, resident, revealed={field: value})
 
 
@@ -270,7 +270,7 @@ def export(request):
     try:
         data = exporter.roster_export(actor=request.user, user=request.user, unmasked=unmasked, building_id=building_id)
     except PermissionDenied:
-        messages.error(request, _("你没有导出完整证件号和电话的权限"))
+        messages.error(request, _("您没有导出完整证件号和电话的权限"))
         return redirect("people:list")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

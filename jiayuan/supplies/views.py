@@ -542,7 +542,7 @@ def checklist(request):
     _require(request.user, Action.DELIVER_GOODS)
     entries = selectors.delivery_checklist(user=request.user)
     if request.GET.get("format") == "xlsx":
-        data = exports.checklist_xlsx(entries, request.user.get_username())
+        data = exports.checklist_xlsx(entries, str(request.user))
         households = sum(b["households"] for e in entries for b in e["buildings"])
         services.export_record(actor=request.user, kind="checklist", households=households)
         response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -24,7 +24,7 @@ def test_building_leader_sees_own_building_only(
     page = browser_page
 
     sign_in(page, live_server.url, "leader", "leader-pass-1")
-    expect(page.get_by_role("heading", name="你好, leader")).to_be_visible()
+    expect(page.get_by_role("heading", name="您好, leader")).to_be_visible()
 
     page.get_by_role("link", name="楼栋", exact=True).click()
     page.get_by_role("link", name="泰和苑").click()
