@@ -17,13 +17,14 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from jiayuan.core.audit import audit_record
+from jiayuan.core.exports import safe_cell, safe_row
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can
 from jiayuan.people.choices import Gender, IdType, Presence, Relation, Residency, Tag
 from jiayuan.people.models import Resident
 from jiayuan.people.selectors import resident_list
 
-__all__ = ["roster_export"]
+__all__ = ["roster_export", "roster_template"]
 
 _TEXT = "@"  # Excel's "text" number format: keeps Excel from turning an ID into 3.10113E+17
 
@@ -117,7 +118,8 @@ def roster_export(*, actor: Any, user: Any, unmasked: bool = False, building_id:
     count = 0
     neighbourhood_ids: set[int] = set()
     for resident in residents.iterator(chunk_size=2000):
-        values = _row(resident, unmasked, labels)
+        # A name or note typed as "=HYPERLINK(…)" must stay text, not become a live formula.
+        values = safe_row(_row(resident, unmasked, labels))
         for index in text_columns:
             values[index] = _cell(sheet, values[index], text=True)
         sheet.append(values)
@@ -134,4 +136,54 @@ def roster_export(*, actor: Any, user: Any, unmasked: bool = False, building_id:
         neighbourhood_id=next(iter(neighbourhood_ids)) if len(neighbourhood_ids) == 1 else None,
         changes={"count": count, "unmasked": unmasked, "building": building_id},
     )
+    return buffer.getvalue()
+
+
+# The example row of the import template: a made-up person (the ID number is the standard's
+# own example, valid but nobody's), consistent with itself so that it checks without errors.
+_EXAMPLE = {
+    "单元": "1",
+    "室号": "101",
+    "姓名": "张三",
+    "性别": "女",
+    "出生日期": "1949-12-31",
+    "证件类型": "居民身份证",
+    "证件号码": "11010519491231002X",
+    "联系电话": "13800138000",
+    "与户主关系": "户主",
+    "人员类型": "业主",
+    "在住状态": "在住",
+    "标签": "独居老人",
+    "备注": "示例行, 填写前请删除",
+}
+
+
+def roster_template(*, neighbourhood: Any) -> bytes:
+    """The import template: the export's headers (which the importer reads) and one example row.
+
+    The example uses the neighbourhood's first compound and building, so it checks cleanly
+    against that neighbourhood as it is.
+    """
+    from jiayuan.places.models import Building
+
+    building = (
+        Building.objects.filter(neighbourhood=neighbourhood)
+        .select_related("compound")
+        .order_by("compound__name", "sort_key", "number")
+        .first()
+    )
+    example = {
+        **_EXAMPLE,
+        "小区": building.compound.name if building else "示例小区",
+        "楼号": building.number if building else "1",
+    }
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("居民名单")
+    sheet.freeze_panes = "A2"
+    for index, (_header, width, _text) in enumerate(_COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.append([_cell(sheet, header, bold=True) for header, _width, _text in _COLUMNS])
+    sheet.append([_cell(sheet, safe_cell(example[header]), text=text) for header, _width, text in _COLUMNS])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
     return buffer.getvalue()

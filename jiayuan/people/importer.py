@@ -30,9 +30,10 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
-from python_calamine import CalamineError, CalamineWorkbook
 
+from jiayuan.core import spreadsheets
 from jiayuan.core.audit import audit_record
+from jiayuan.core.exports import FORMULA_PREFIXES
 from jiayuan.core.fields import EncryptedTextField
 from jiayuan.people import normalize
 from jiayuan.people.choices import Gender, IdType
@@ -90,6 +91,11 @@ MSG_DUPLICATE_NAME = "与第{row}行重复:同一户中同名且都没有证件�
 MSG_SAME_RESIDENT = "与第{row}行是同一位居民"
 MSG_COMPOUND_AMBIGUOUS = "本居民区有多个小区,请填写小区列"
 MSG_TOO_LONG = "{header}过长(最多{n}个字符)"
+MSG_NUL = "{header}含有空字符(NUL), 数据库无法保存, 请删除该字符"
+MSG_FLOOR = "室号中的楼层数不合理(最多{n}层)"
+
+# Household.floor is a SmallIntegerField: PostgreSQL refuses more (SQLite would not).
+_MAX_FLOOR = 32767
 
 
 class ImportFileError(Exception):
@@ -148,28 +154,38 @@ def _csv_tables(data: bytes) -> Iterator[list[list]]:
             text = data.decode("gb18030")  # what Excel in China saves a CSV as
         except UnicodeDecodeError as exc:
             raise ImportFileError(MSG_ENCODING) from exc
-    yield list(csv.reader(io.StringIO(text, newline="")))
+    try:
+        yield spreadsheets.check_csv_rows(
+            csv.reader(io.StringIO(text, newline="")), spreadsheets.Limits.from_settings()
+        )
+    except spreadsheets.SpreadsheetError as exc:
+        raise ImportFileError(str(exc)) from exc
 
 
 def _xlsx_tables(data: bytes) -> Iterator[list[list]]:
-    """Each sheet in order; merged cells (a room merged over a household's rows) filled in."""
+    """Each sheet in order; merged cells (a room merged over a household's rows) filled in.
+
+    The file is size-checked and read in a child process (``core.spreadsheets``): a hostile
+    file is refused or kills only the child, never the process running the import.
+    """
     try:
-        workbook = CalamineWorkbook.from_object(io.BytesIO(data))
-        for index in range(len(workbook.sheet_names)):
-            sheet = workbook.get_sheet_by_index(index)
-            # Keep the empty rows above the data so list index + 1 is the row number Excel shows.
-            rows = sheet.to_python(skip_empty_area=False)
-            for (top, left), (bottom, right) in sheet.merged_cell_ranges or ():
-                if top >= len(rows) or left >= len(rows[top]):
-                    continue
-                value = rows[top][left]
-                for r in range(top, min(bottom, len(rows) - 1) + 1):
-                    row = rows[r]
-                    for c in range(left, min(right, len(row) - 1) + 1):
-                        row[c] = value
-            yield rows
-    except CalamineError as exc:
+        tables = spreadsheets.read_workbook(data)
+    except spreadsheets.SpreadsheetUnreadable as exc:
         raise ImportFileError(MSG_UNREADABLE_XLSX) from exc
+    except spreadsheets.SpreadsheetError as exc:
+        raise ImportFileError(str(exc)) from exc
+    for table in tables:
+        # Empty rows above the data are kept so list index + 1 is the row number Excel shows.
+        rows = table.rows
+        for (top, left), (bottom, right) in table.merged:
+            if top >= len(rows) or left >= len(rows[top]):
+                continue
+            value = rows[top][left]
+            for r in range(top, min(bottom, len(rows) - 1) + 1):
+                row = rows[r]
+                for c in range(left, min(right, len(row) - 1) + 1):
+                    row[c] = value
+        yield rows
 
 
 def _find_header(rows: list[list]) -> tuple[int, dict[str, int], dict[str, str]] | None:
@@ -253,6 +269,16 @@ _MAX_LENGTHS = {
     "unit": Household._meta.get_field("unit").max_length,
     "room": Household._meta.get_field("room").max_length,
 }
+
+
+def _parse_room(raw: Any) -> str:
+    room = normalize.parse_room(raw)
+    floor = normalize.floor_of_room(room)
+    if floor is not None and floor > _MAX_FLOOR:
+        raise ValidationError(MSG_FLOOR.format(n=_MAX_FLOOR))
+    return room
+
+
 # Columns whose few distinct values fill the whole file ("户主", "在住", "3号楼"): each distinct
 # value is parsed once per import. A choice lookup costs tens of µs (translated labels), which
 # at 100,000 rows would be much of the time. Names, ID numbers and phones hardly repeat.
@@ -260,7 +286,7 @@ _MEMOISED: dict[str, Callable[[Any], Any]] = {
     "compound": normalize.clean_text,
     "building": normalize.parse_building_number,
     "unit": normalize.parse_unit,
-    "room": normalize.parse_room,
+    "room": _parse_room,
     "gender": normalize.parse_gender,
     "birth_date": normalize.parse_date,
     "relation": _unless_blank(normalize.parse_relation),
@@ -272,6 +298,8 @@ _MEMOISED: dict[str, Callable[[Any], Any]] = {
 # What a column the file does not have amounts to (None: nothing to set).
 _ABSENT: dict[str, Any] = dict.fromkeys(_MEMOISED) | {"compound": "", "unit": "", "id_type": IdType.MAINLAND}
 _CHOICE_FIELDS = (("relation", "relation_to_head"), ("residency", "residency"), ("presence", "presence"))
+
+_FORMULA_FIRST = frozenset(prefix[0] for prefix in FORMULA_PREFIXES)
 
 Outcome = tuple[Any, list[str]]  # (value, error messages)
 
@@ -293,6 +321,7 @@ class _Parser:
         self.id_at = columns.get("id_number")
         self.phone_at = columns.get("phone")
         self.notes_at = columns.get("notes")
+        self.header_at = {columns[key]: self.headers[key] for key in columns}
         self.memoised = [(key, columns[key], parse, {}) for key, parse in _MEMOISED.items() if key in columns]
         self.absent = {key: value for key, value in _ABSENT.items() if key not in columns}
         # resident_apply_identity works on a Resident; one scratch instance serves every row.
@@ -312,6 +341,15 @@ class _Parser:
         if len(cells) < self.width:
             cells = [*cells, *[""] * (self.width - len(cells))]
         errors: list[RowError] = []
+        for index, header in self.header_at.items():  # the row is this import's own: edited in place
+            raw = cells[index]
+            if raw.__class__ is str and raw and (raw[0] == "'" or "\x00" in raw):
+                if "\x00" in raw:
+                    # PostgreSQL refuses NUL in text: say so here, so the preview finds what the commit would refuse.
+                    errors.append(RowError(line, header, MSG_NUL.format(header=header)))
+                    cells[index] = raw.replace("\x00", "")
+                elif raw[1:2] and raw[1] in _FORMULA_FIRST:
+                    cells[index] = raw[1:]  # our exports write '=… so a text is not a formula: read it back as =…
         got = dict(self.absent)
         for key, index, parse, memo in self.memoised:
             raw = cells[index]

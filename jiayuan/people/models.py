@@ -147,6 +147,12 @@ class RosterImport(models.Model):
     error = models.TextField(_("错误"), blank=True)
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # Which run of the job is current: a restart starts attempt n + 1 and a late finish of an
+    # older run is ignored. ``worker`` ("host:pid") and ``started_at`` let a run whose process
+    # is gone (a restart, a crash) be seen as interrupted (people.import_jobs).
+    attempt = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=128, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
 
     scope_fields = {"street": "neighbourhood__street_id", "neighbourhood": "neighbourhood_id"}
 

@@ -11,7 +11,9 @@ urlpatterns = [
     path("<int:resident_id>/delete/", views.resident_delete, name="delete"),
     path("<int:resident_id>/reveal/<str:field>/", views.resident_reveal, name="reveal"),
     path("import/", views.import_upload, name="import"),
+    path("import/template.xlsx", views.import_template, name="import_template"),
     path("import/<int:job_id>/", views.import_status, name="import_status"),
     path("import/<int:job_id>/commit/", views.import_commit, name="import_commit"),
+    path("import/<int:job_id>/restart/", views.import_restart, name="import_restart"),
     path("export/", views.export, name="export"),
 ]

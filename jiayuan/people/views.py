@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from jiayuan.core import spreadsheets
 from jiayuan.core.extensions import render_panels, resident_panels
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
@@ -217,10 +218,12 @@ def import_upload(request):
             data=upload.read(),
         )
         return redirect("people:import_status", job_id=job.pk)
-    recent = restrict(RosterImport.objects.defer("data"), request.user, Action.IMPORT_ROSTER)[:10]
-    return render(
-        request, "people/import_upload.html", {"form": form, "recent": recent}, status=400 if form.errors else 200
-    )
+    recent = [
+        import_jobs.roster_import_expire(job)
+        for job in restrict(RosterImport.objects.defer("data"), request.user, Action.IMPORT_ROSTER)[:10]
+    ]
+    context = {"form": form, "recent": recent, "limits": spreadsheets.Limits.from_settings()}
+    return render(request, "people/import_upload.html", context, status=400 if form.errors else 200)
 
 
 def _job(request, job_id: int) -> RosterImport:
@@ -229,7 +232,7 @@ def _job(request, job_id: int) -> RosterImport:
 
 @login_required
 def import_status(request, job_id: int):
-    job = _job(request, job_id)
+    job = import_jobs.roster_import_expire(_job(request, job_id))  # a run gone with a restart shows as failed
     done, total = import_jobs.roster_import_progress(job)
     running = job.status in (ImportStatus.PREVIEWING, ImportStatus.COMMITTING)
     context = {
@@ -254,6 +257,30 @@ def import_commit(request, job_id: int):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("people:import_status", job_id=job.pk)
+
+
+@login_required
+@require_POST
+def import_restart(request, job_id: int):
+    """Check a failed or interrupted job's file again (no new upload needed)."""
+    job = _job(request, job_id)
+    try:
+        import_jobs.roster_import_restart(actor=request.user, job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("people:import_status", job_id=job.pk)
+
+
+@login_required
+def import_template(request):
+    """An xlsx with the headers the importer reads and one example row, to fill in."""
+    neighbourhoods = _import_neighbourhoods(request.user)
+    if not neighbourhoods.exists():
+        raise Http404
+    data = exporter.roster_template(neighbourhood=neighbourhoods.first())
+    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = 'attachment; filename="roster-template.xlsx"'
+    return response
 
 
 # --- Export ----------------------------------------------------------------------------------

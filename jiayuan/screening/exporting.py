@@ -10,6 +10,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from jiayuan.core.audit import audit_record
+from jiayuan.core.exports import safe_row
 from jiayuan.places.models import Building
 from jiayuan.screening import selectors
 from jiayuan.screening.models import Round
@@ -42,15 +43,17 @@ def missed_export(*, actor: Any, round_: Round, building_id: int | None = None) 
         h = r.household
         b_id = h.building_id if h else None
         ws.append(
-            [
-                h.building.name if h else "",
-                h.unit if h else "",
-                h.room if h else "",
-                r.name,
-                r.phone_masked,
-                "、".join(r.tag_labels),
-                "、".join(leaders.get(b_id, [])) if b_id else "",
-            ]
+            safe_row(
+                [
+                    h.building.name if h else "",
+                    h.unit if h else "",
+                    h.room if h else "",
+                    r.name,
+                    r.phone_masked,
+                    "、".join(r.tag_labels),
+                    "、".join(leaders.get(b_id, [])) if b_id else "",
+                ]
+            )
         )
         count += 1
     buf = io.BytesIO()

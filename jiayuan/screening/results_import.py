@@ -14,8 +14,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from python_calamine import CalamineError, CalamineWorkbook
 
+from jiayuan.core import spreadsheets
 from jiayuan.core.audit import audit_record
 from jiayuan.screening import services
 from jiayuan.screening.choices import ImportStatus, TubeResult, TubeStatus
@@ -48,12 +48,18 @@ def _cell(value: Any) -> str:
 
 
 def _rows(data: bytes, filename: str) -> list[list[str]]:
+    limits = spreadsheets.Limits.from_settings()
     if filename.lower().endswith((".xlsx", ".xls", ".xlsm", ".ods")):
+        # Size-checked, then read in a child process: a hostile file cannot take the app down.
         try:
-            sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
-            return [[_cell(c) for c in row] for row in sheet.to_python(skip_empty_area=True)]
-        except (CalamineError, ValueError, IndexError) as exc:
+            tables = spreadsheets.read_workbook(data, first_only=True, skip_empty_area=True, limits=limits)
+        except spreadsheets.SpreadsheetUnreadable as exc:
             raise ValidationError({"file": ["无法读取该表格文件"]}) from exc
+        except spreadsheets.SpreadsheetError as exc:
+            raise ValidationError({"file": [str(exc)]}) from exc
+        if not tables:
+            raise ValidationError({"file": ["无法读取该表格文件"]})
+        return [[_cell(c) for c in row] for row in tables[0].rows]
     for encoding in ("utf-8-sig", "gbk"):
         try:
             text = data.decode(encoding)
@@ -62,7 +68,11 @@ def _rows(data: bytes, filename: str) -> list[list[str]]:
             continue
     else:
         raise ValidationError({"file": ["文件编码无法识别(请用 UTF-8 或 GBK 的 CSV, 或 xlsx)"]})
-    return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text))]
+    try:
+        rows = spreadsheets.check_csv_rows(csv.reader(io.StringIO(text)), limits)
+    except spreadsheets.SpreadsheetError as exc:
+        raise ValidationError({"file": [str(exc)]}) from exc
+    return [[_cell(c) for c in row] for row in rows]
 
 
 def parse_results(data: bytes, filename: str) -> list[tuple[int, str, str]]:

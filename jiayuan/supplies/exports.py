@@ -1,4 +1,8 @@
-"""Printable spreadsheets: the sorting sheet per building and a volunteer's delivery checklist."""
+"""Printable spreadsheets: the sorting sheet per building and a volunteer's delivery checklist.
+
+Every value goes through ``core.exports.safe_cell``: an item or household text typed as
+``=HYPERLINK(…)`` stays text, never a live formula.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+
+from jiayuan.core.exports import safe_cell, safe_row
 
 THIN = Side(style="thin", color="999999")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
@@ -21,11 +27,11 @@ def _sheet_title(text: str) -> str:
 
 
 def _write_block(ws, row: int, title: str, items, block) -> int:
-    ws.cell(row=row, column=1, value=title).font = Font(bold=True, size=13)
+    ws.cell(row=row, column=1, value=safe_cell(title)).font = Font(bold=True, size=13)
     row += 1
     headers = ["住户", "收货方式", *[f"{i.name}({i.unit})" for i in items], "金额", "付款", "已送达"]
     for col, text in enumerate(headers, start=1):
-        c = ws.cell(row=row, column=col, value=text)
+        c = ws.cell(row=row, column=col, value=safe_cell(text))
         c.font, c.fill, c.border = BOLD, HEAD, BOX
     for r in block["rows"]:
         row += 1
@@ -38,12 +44,12 @@ def _write_block(ws, row: int, title: str, items, block) -> int:
             "□",
         ]
         for col, value in enumerate(values, start=1):
-            c = ws.cell(row=row, column=col, value=value)
+            c = ws.cell(row=row, column=col, value=safe_cell(value))
             c.border = BOX
     row += 1
     totals = ["本楼合计", f"{block['households']} 户", *block["totals"], float(block["amount"]), "", ""]
     for col, value in enumerate(totals, start=1):
-        c = ws.cell(row=row, column=col, value=value)
+        c = ws.cell(row=row, column=col, value=safe_cell(value))
         c.font, c.border = BOLD, BOX
     return row + 2
 
@@ -67,11 +73,11 @@ def sorting_xlsx(sheet: dict) -> bytes:
     wb = Workbook()
     summary = wb.active
     summary.title = "汇总"
-    summary.append([f"{gb.title} · {gb.delivery_date:%Y-%m-%d} · 分拣汇总"])
+    summary.append(safe_row([f"{gb.title} · {gb.delivery_date:%Y-%m-%d} · 分拣汇总"]))
     summary["A1"].font = Font(bold=True, size=13)
-    summary.append(["楼栋", "户数", *[f"{i.name}({i.unit})" for i in items], "金额"])
+    summary.append(safe_row(["楼栋", "户数", *[f"{i.name}({i.unit})" for i in items], "金额"]))
     for b in sheet["buildings"]:
-        summary.append([b["building"].name, b["households"], *b["totals"], float(b["amount"])])
+        summary.append(safe_row([b["building"].name, b["households"], *b["totals"], float(b["amount"])]))
     summary.append(["合计", sheet["households"], *sheet["totals"], float(sheet["amount"])])
     _finish(summary, len(items) + 3)
     for b in sheet["buildings"]:
@@ -91,7 +97,7 @@ def checklist_xlsx(checklist: list[dict], username: str) -> bytes:
     ws = wb.active
     ws.title = "送货清单"
     row = 1
-    ws.cell(row=row, column=1, value=f"送货清单 · {username}").font = Font(bold=True, size=14)
+    ws.cell(row=row, column=1, value=safe_cell(f"送货清单 · {username}")).font = Font(bold=True, size=14)
     row += 2
     width = 2
     for entry in checklist:

@@ -6,7 +6,6 @@ import io
 
 import openpyxl
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from jiayuan.conftest import ID_NUMBERS
 from jiayuan.core.models import AuditEvent
@@ -34,22 +33,6 @@ GOOD = [
     ["1号楼", "1", "301", "李娜", ID_NUMBERS[1], ""],
     ["5幢", "2", "602", "王芳", ID_NUMBERS[2], "+86 139 0000 1111"],
 ]
-
-
-@pytest.fixture
-def staff(make_user, neighbourhood, compound):
-    return make_user(Role.COMMITTEE_STAFF, neighbourhood, username="staff")
-
-
-@pytest.fixture
-def upload(client, django_capture_on_commit_callbacks):
-    """Post a file; the check job starts on commit (run here, as the thread would)."""
-
-    def post(data: bytes, name="roster.xlsx"):
-        with django_capture_on_commit_callbacks(execute=True):
-            return client.post("/people/import/", {"file": SimpleUploadedFile(name, data)})
-
-    return post
 
 
 @pytest.mark.django_db
