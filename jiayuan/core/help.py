@@ -221,6 +221,9 @@ def _guide_href(href: str) -> str | None:
     page, sep, anchor = href.partition("#")
     if page.endswith(".md") and "/" not in page:
         return f"../{page[:-3]}/{sep}{anchor}"
+    other = re.fullmatch(r"\.\./(zh|en)/([A-Za-z0-9_-]+)\.md", page)  # the same page in the other language
+    if other:
+        return f"../../{other.group(1)}/{other.group(2)}/{sep}{anchor}"
     return None
 
 

@@ -5,7 +5,6 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from jiayuan.core.extensions import audit_kinds, audit_label, home_panels, render_panels, today_items
 from jiayuan.core.forms import AuditFilterForm
@@ -41,8 +40,21 @@ def home(request):
     )
 
 
-# Events written by the system itself (``actor="system"``, a command) rather than a person.
-_SYSTEM_ACTORS = {"system": _lazy("系统")}
+def _who(event) -> str:
+    """Who did it, as a committee head says it: a member by display name; a resident through the
+    household link; the system (scheduled jobs, ``system``); a command run on the server."""
+    if event.actor_id:
+        return str(event.actor)
+    label = event.actor_label
+    if label in ("h", "household", "household-link"):
+        return _("住户(住户链接)")
+    if label == "demo":
+        return _("演示数据")
+    if label.startswith("cli:"):
+        return _("命令行 (%(user)s)") % {"user": label[4:]}
+    if not label or label.startswith(("system", "celery:")) or label in ("purge", "recompute_zones", "rotate-keys"):
+        return _("系统")
+    return label
 
 
 @login_required
@@ -68,7 +80,7 @@ def audit_log(request):
     rows = [
         {
             "event": e,
-            "who": str(e.actor) if e.actor_id else _SYSTEM_ACTORS.get(e.actor_label, e.actor_label) or _("系统"),
+            "who": _who(e),
             "label": audit_label(e.action),
             "kind": kind_of.get(e.action, ""),
         }
@@ -95,16 +107,6 @@ def help_page(request, lang: str, page: str):
     if rendered is None:
         raise Http404
     title, html, _ids = rendered
-    other = "en" if lang == "zh" else "zh"
-    return render(
-        request,
-        "core/help.html",
-        {
-            "title": title,
-            "html": mark_safe(html),  # noqa: S308 -- our own Markdown, raw HTML disabled in the renderer
-            "lang": lang,
-            "other_lang": other,
-            "other_exists": guide.render_page(other, page) is not None,
-            "page_name": page,
-        },
-    )
+    # Our own Markdown, with raw HTML disabled in the renderer.
+    context = {"title": title, "html": mark_safe(html), "lang": lang}  # noqa: S308
+    return render(request, "core/help.html", context)

@@ -237,3 +237,11 @@ def test_menu_calls_it_operation_records(client, head):
     html = client.get(reverse("core:audit")).content.decode()
     assert 'href="/audit/">操作记录</a>' in html
     assert ">审计<" not in html
+
+
+def test_who_without_an_account_reads_in_words(client, head, neighbourhood):
+    for actor, shown in [("system", "系统"), ("household-link", "住户(住户链接)"), ("cli:root", "命令行 (root)")]:
+        audit_record(actor=actor, action="roster.import", object_repr=f"由 {actor}", neighbourhood_id=neighbourhood.pk)
+        client.force_login(head)
+        html = client.get(reverse("core:audit")).content.decode()
+        assert f'<b>{shown}</b> 导入了居民名册 · <span class="audit-object">由 {actor}</span>' in html

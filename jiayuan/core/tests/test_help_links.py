@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 from django.urls import get_resolver, reverse
@@ -55,9 +55,10 @@ def test_links_between_guide_pages_resolve(lang):
         for href in re.findall(r'href="([^"]+)"', html):
             if "://" in href or href.startswith("mailto:"):
                 continue
-            page, _sep, anchor = unquote(href).partition("#")
-            page = page.strip("./") or path.stem
-            if not _target_exists(lang, f"{page}#{anchor}" if anchor else page):
+            url = urlsplit(urljoin(f"/help/{lang}/{path.stem}/", unquote(href)))
+            match = re.fullmatch(r"/help/(zh|en)/([\w-]+)/", url.path)
+            target = f"{match.group(2)}#{url.fragment}" if match and url.fragment else match and match.group(2)
+            if not match or not _target_exists(match.group(1), target):
                 broken.append((path.name, href))
     assert not broken
 
