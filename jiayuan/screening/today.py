@@ -16,7 +16,7 @@ import datetime as dt
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import ngettext
 
 from jiayuan.core.extensions import TodayItem
 from jiayuan.core.permissions import Action, Role
@@ -72,9 +72,10 @@ def today(request) -> list[TodayItem]:
 def _missed(user, round_, today_: dt.date) -> TodayItem:
     n = selectors.missed_list(user=user, round_=round_).order_by().count()
     late = round_.date < today_ or timezone.localtime().time() > round_.end_time
-    label = ngettext("人本轮核酸尚未采样", "人本轮核酸尚未采样", n)
-    if round_.date != today_:
-        label = gettext("%(day)s %(label)s") % {"day": round_.date.strftime("%m-%d"), "label": label}
+    if round_.date == today_:
+        label = ngettext("人本轮核酸尚未采样", "人本轮核酸尚未采样", n)
+    else:  # yesterday's round, still open
+        label = ngettext("人昨天一轮核酸尚未采样", "人昨天一轮核酸尚未采样", n)
     return TodayItem(label, n, reverse("screening:missed", args=[round_.pk]), "warn" if late else "normal")
 
 
