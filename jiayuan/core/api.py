@@ -129,7 +129,8 @@ class ErrorOut(Schema):
     errors: list[FieldError] = []
 
 
-# Any operation may answer these: no or a bad token, bad input, the database restarting.
+# Any operation may answer these: no or a bad token, bad input, the database restarting. Every
+# write also declares 403: a caller signed in by session cookie without the CSRF token gets one.
 COMMON_ERRORS = (401, 422, 503)
 
 

@@ -160,7 +160,7 @@ class SampleOut(Schema):
 
 @router.post(
     "/rounds/{round_id}/samples",
-    response=answers({201: SampleOut}, 404, 409),
+    response=answers({201: SampleOut}, 403, 404, 409),
     summary="采样扫码(一人)",
 )
 def samples_create(request, round_id: Id, payload: SampleIn):
@@ -240,7 +240,9 @@ def _item(index: int, status: int, body: dict) -> dict:
     return {"index": index, "status": status, "message": message, "code": body.get("code", ""), "result": None}
 
 
-@router.post("/rounds/{round_id}/samples/batch", response=answers(BatchOut, 404), summary="采样扫码(批量, 逐条回答)")
+@router.post(
+    "/rounds/{round_id}/samples/batch", response=answers(BatchOut, 403, 404), summary="采样扫码(批量, 逐条回答)"
+)
 def samples_batch(request, round_id: Id, payload: BatchIn):
     user = request.auth
     round_ = selectors.round_get(user=user, round_id=round_id, action=Action.SAMPLE)
@@ -269,7 +271,9 @@ class TubeResultItemOut(Schema):
 
 
 @router.post(
-    "/rounds/{round_id}/tube-results", response=answers(list[TubeResultItemOut], 404), summary="录入试管结果(逐条回答)"
+    "/rounds/{round_id}/tube-results",
+    response=answers(list[TubeResultItemOut], 403, 404),
+    summary="录入试管结果(逐条回答)",
 )
 def tube_results(request, round_id: Id, payload: TubeResultsIn):
     user = request.auth
@@ -522,7 +526,9 @@ class AntigenOut(Schema):
 
 
 @router.post(
-    "/antigen-reports", response=answers({200: AntigenOut, 201: AntigenOut}, 404), summary="代报抗原结果(同日再报覆盖)"
+    "/antigen-reports",
+    response=answers({200: AntigenOut, 201: AntigenOut}, 403, 404),
+    summary="代报抗原结果(同日再报覆盖)",
 )
 def antigen_reports(request, payload: AntigenIn):
     user = request.auth

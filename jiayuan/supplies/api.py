@@ -181,7 +181,7 @@ def _order_body(order) -> dict:
 @router.post(
     "/group-buys/{group_buy_id}/orders",
     auth=None,
-    response=answers({201: OrderOut}, 404, 409),
+    response=answers({201: OrderOut}, 403, 404, 409),
     summary="下单(住户链接令牌或工作人员代下单)",
 )
 def order_create(request, group_buy_id: int, payload: OrderIn):
@@ -315,7 +315,7 @@ class BookingOut(Schema):
 @router.post(
     "/appointments",
     auth=None,
-    response=answers({201: BookingOut}, 404, 409),
+    response=answers({201: BookingOut}, 403, 404, 409),
     summary="稀缺物资预约(住户链接令牌或工作人员代约)",
 )
 def appointment_create(request, payload: BookingIn):
