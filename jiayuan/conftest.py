@@ -6,6 +6,7 @@ import contextlib
 import os
 
 import pytest
+from django.core.cache import cache
 from django.utils import translation
 
 from jiayuan.accounts.models import Assignment, User
@@ -22,6 +23,12 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 def _fast_settings(settings, tmp_path_factory):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.JIAYUAN_TASK_RUNNER = "inline"
+    # Two-factor sign-in is tested on its own (accounts/tests/test_two_factor.py); elsewhere the
+    # tests sign in as heads and staff with the password alone.
+    settings.JIAYUAN_2FA_REQUIRED = False
+    # Wrong-password counts live in the (per-process) cache: one test's failures must not lock
+    # another test's sign-in.
+    cache.clear()
     # Uploaded files (antigen photos, import files) go to a throwaway folder, never to var/.
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
     yield

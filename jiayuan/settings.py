@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.utils.translation import gettext_lazy as _
 
 from jiayuan import localsecrets
@@ -41,6 +42,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "jiayuan.core",
     "jiayuan.accounts",
     "jiayuan.places",
@@ -60,9 +65,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "jiayuan.accounts.middleware.SecondFactorMiddleware",  # before the password: who it is, first
     "jiayuan.accounts.middleware.MustChangePasswordMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "jiayuan.core.middleware.RequestContextMiddleware",
     "jiayuan.core.errors.DatabaseUnavailableMiddleware",  # innermost: sees the view's exception
@@ -153,11 +161,68 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Wrong passwords are counted per account and per client address (``accounts.throttle``, in the
+# cache: per process on the laptop, shared through Redis when configured); past the limit, sign-in
+# is refused for the lock period even with the right password. A success clears the account's count.
+AUTHENTICATION_BACKENDS = ["jiayuan.accounts.backends.ThrottledModelBackend"]
+JIAYUAN_LOGIN_MAX_FAILURES_PER_ACCOUNT = int(os.environ.get("JIAYUAN_LOGIN_MAX_FAILURES_PER_ACCOUNT", "5"))
+JIAYUAN_LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("JIAYUAN_LOGIN_MAX_FAILURES_PER_ADDRESS", "30"))
+JIAYUAN_LOGIN_LOCK_SECONDS = int(os.environ.get("JIAYUAN_LOGIN_LOCK_SECONDS", "900"))
+# Two-factor sign-in (TOTP + backup codes, django-otp) for every account whose roles can reveal ID
+# numbers or phones, export unmasked or manage the team; the demo neighbourhood's accounts are
+# offered it, not made to (``accounts.otp``). Off only for tests of other things.
+JIAYUAN_2FA_REQUIRED = os.environ.get("JIAYUAN_2FA_REQUIRED", "1") != "0"
+OTP_TOTP_ISSUER = "Jiayuan 家园"
+OTP_TOTP_THROTTLE_FACTOR = 1  # django-otp: after each wrong code, wait 1, 2, 4 … seconds
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads it to send X-CSRFToken
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- HTTPS (docs/operator-guide.md, "HTTPS") ---------------------------------------------------
+# JIAYUAN_HTTPS=1 when the app is reached over https (its own certificate or a proxy in front):
+# plain http is redirected, cookies travel over https only, browsers are told to keep to https
+# (HSTS). JIAYUAN_BEHIND_PROXY=1 trusts the proxy's X-Forwarded-Proto header.
+JIAYUAN_HTTPS = os.environ.get("JIAYUAN_HTTPS", "") == "1"
+SECURE_SSL_REDIRECT = JIAYUAN_HTTPS
+SESSION_COOKIE_SECURE = JIAYUAN_HTTPS
+CSRF_COOKIE_SECURE = JIAYUAN_HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("JIAYUAN_HSTS_SECONDS", "31536000")) if JIAYUAN_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = JIAYUAN_HTTPS and os.environ.get("JIAYUAN_HSTS_INCLUDE_SUBDOMAINS", "1") == "1"
+SECURE_HSTS_PRELOAD = JIAYUAN_HTTPS and os.environ.get("JIAYUAN_HSTS_PRELOAD", "") == "1"
+if os.environ.get("JIAYUAN_BEHIND_PROXY", "") == "1":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS preload puts the domain on the browsers' built-in list, a commitment that outlives
+    # this app (most installs sit on a street's own sub-domain or an intranet name): the operator
+    # opts in with JIAYUAN_HSTS_PRELOAD=1, it is not a default.
+    "security.W021",
+]
+
+# --- Content-Security-Policy (django-csp, ADR 0012) ---------------------------------------------
+# Scripts only from the app itself (no inline code, no inline event handlers: behaviour.js reads
+# data-confirm / data-print / data-autosubmit), or carrying the per-request nonce. Styles allow
+# 'unsafe-inline': a few templates use style="" attributes and htmx adds its indicator style;
+# inline styles cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/v1/docs"],  # django-ninja's Swagger page: its own inline script
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Language and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -7,7 +7,9 @@ bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 jiayuan migrate --noinput -v 0
 jiayuan collectstatic --noinput -v 0
-jiayuan demo
+# A demo install: the demo logins keep the README's password (with DEBUG off, `jiayuan demo`
+# refuses, or with --without-debug makes them change it at first sign-in).
+JIAYUAN_DEBUG=1 jiayuan demo
 echo
 echo "Jiayuan: http://127.0.0.1:${PORT:-8000}   (Ctrl+C to stop)"
 # --respawn-failed-workers: a worker that dies (out of memory, a crash) is replaced, not fatal.

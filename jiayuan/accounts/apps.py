@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("账号与权限")
 
     def ready(self) -> None:
-        from jiayuan.accounts import audit_labels
+        from jiayuan.accounts import audit_labels, signals  # noqa: F401 - signals connect on import
         from jiayuan.core import extensions
         from jiayuan.core.permissions import Action
 

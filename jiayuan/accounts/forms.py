@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from jiayuan.accounts import throttle
 from jiayuan.accounts.models import ScopeLevel
 from jiayuan.core.permissions import Role
 
@@ -17,6 +18,21 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].label = _("用户名")
         self.fields["password"].label = _("密码")
         self.fields["username"].widget.attrs.update({"autocomplete": "username", "autocapitalize": "none"})
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            # Locked (this attempt refused unchecked, or this wrong password reached the limit):
+            # say so, rather than "wrong password" again.
+            counts = throttle.status(self.cleaned_data.get("username") or "", throttle.client_address(self.request))
+            if getattr(self.request, "jiayuan_login_throttled", False) or counts.locked:
+                raise forms.ValidationError(
+                    _("登录失败次数过多, 已暂时锁定。请 %(minutes)s 分钟后再试; 忘记密码请联系居委会书记/主任重置。"),
+                    code="throttled",
+                    params={"minutes": counts.minutes},
+                ) from None
+            raise
 
 
 def _role_choices():
@@ -46,3 +62,22 @@ class TeamMemberForm(GrantForm):
         widget=forms.TextInput(attrs={"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false"}),
     )
     field_order = ["display_name", "username", "role", "scope"]
+
+
+class OTPCodeForm(forms.Form):
+    """A 6-digit code from the phone, or one of the 8-character backup codes."""
+
+    code = forms.CharField(
+        label=_("验证码"),
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "none", "autofocus": True}
+        ),
+        error_messages={"required": _("请填写验证码")},
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split()).replace("-", "").lower()
+        if not code.isalnum():
+            raise forms.ValidationError(_("验证码只含数字或字母"))
+        return code

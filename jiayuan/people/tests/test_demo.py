@@ -51,7 +51,8 @@ def _row_counts() -> dict[str, int]:
 
 def _load() -> str:
     out = StringIO()
-    call_command("demo", stdout=out)
+    with override_settings(DEBUG=True):  # the demo refuses to load with DEBUG off unless told
+        call_command("demo", stdout=out)
     return out.getvalue()
 
 
