@@ -75,7 +75,7 @@ def test_small_controls_are_finger_sized():
     for selector in (
         "input[type=time]",
         "input[type=number]",
-        "label:has(> input[type=checkbox])",
+        "label:where(:has(> input[type=checkbox])",
         ".btn.small",
         "#building-progress td a",
         ".menu a",
