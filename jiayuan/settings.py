@@ -246,6 +246,13 @@ MEDIA_ROOT = VAR_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 JIAYUAN_IMPORT_MAX_BYTES = 50 * 1024 * 1024
+# Spreadsheet uploads (core.spreadsheets): a sheet larger than this is refused before it is read,
+# and the reader runs in a child process with this much memory and time (docs/operator-guide.md).
+JIAYUAN_IMPORT_MAX_ROWS = int(os.environ.get("JIAYUAN_IMPORT_MAX_ROWS", "200000"))
+JIAYUAN_IMPORT_MAX_COLUMNS = int(os.environ.get("JIAYUAN_IMPORT_MAX_COLUMNS", "200"))
+JIAYUAN_IMPORT_MAX_CELLS = int(os.environ.get("JIAYUAN_IMPORT_MAX_CELLS", "5000000"))
+JIAYUAN_IMPORT_MEMORY_MB = int(os.environ.get("JIAYUAN_IMPORT_MEMORY_MB", "2048"))
+JIAYUAN_IMPORT_TIMEOUT = int(os.environ.get("JIAYUAN_IMPORT_TIMEOUT", "300"))
 
 LOGGING = {
     "version": 1,

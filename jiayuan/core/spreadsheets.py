@@ -202,8 +202,76 @@ def _too_large(limits: Limits, sheet: str, rows: int, columns: int, how: str) ->
     )
 
 
-def _scan_sheet(stream, limits: Limits, sheet: str, budget: list[int]) -> None:
-    """Raise ``SpreadsheetError`` when the sheet's declared or real extent is over the limits."""
+def _chunks(stream, limits: Limits, budget: list[int]):
+    """The part's XML in chunks that end before a ``<`` (so no tag is cut in two)."""
+    carry = b""
+    while True:
+        chunk = stream.read(_CHUNK)
+        budget[0] -= len(chunk)
+        if budget[0] < 0:
+            raise SpreadsheetError(MSG_UNZIPPED.format(mb=limits.max_unzipped_mb))
+        if not chunk:
+            if carry:
+                yield carry
+            return
+        buffer = carry + chunk
+        cut = buffer.rfind(b"<")
+        if cut <= 0:
+            yield buffer
+            carry = b""
+        else:
+            yield buffer[:cut]
+            carry = buffer[cut:]
+
+
+# One pass finds every <row> and <c> with its reference, if any (letters empty for a row).
+# Elements may carry a namespace prefix (<x:c>); the regex without it is twice as fast, and is
+# used for the chunks where no prefixed name can be.
+_REFS_PREFIXED = re.compile(
+    rb"""<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])(?:[^>]*?\sr\s*=\s*["']\$?([A-Za-z]{0,8})\$?(\d{0,12})["'])?"""
+)
+_REFS = re.compile(rb"""<(row|c)(?=[\s/>])(?:[^>]*?\sr\s*=\s*["']\$?([A-Za-z]{0,8})\$?(\d{0,12})["'])?""")
+_DIMENSION = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?dimension\s[^>]*?\bref\s*=\s*["']([^"']*)["']""")
+
+
+def _scan_fast(stream, limits: Limits, sheet: str, budget: list[int]) -> bool:
+    """Check the declared range and every explicit reference; True when some row or cell has none.
+
+    One regular expression over each chunk (C speed), not a parse.
+    """
+    max_row = max_column = 0
+    implicit = False
+    for number, segment in enumerate(_chunks(stream, limits, budget)):
+        if number == 0:  # <dimension> comes before the data
+            for ref in _DIMENSION.findall(segment):
+                d_row, d_column = _split_ref(ref.decode("ascii", "replace").split(":")[-1])
+                error = _too_large(limits, sheet, d_row, d_column, "声明的范围一直到")
+                if error:
+                    raise error
+        prefixed = b":c" in segment or b":row" in segment
+        found = (_REFS_PREFIXED if prefixed else _REFS).findall(segment)
+        letters = {letter for tag, letter, _digits in found if tag == b"c"}
+        digits = {d for _tag, _letter, d in found}
+        if b"" in letters or b"" in digits:
+            implicit = True
+        letters.discard(b"")
+        digits.discard(b"")
+        if digits:
+            max_row = max(max_row, max(map(int, digits)))
+        if letters:
+            widest = max((len(t), t.upper()) for t in letters)[1]
+            max_column = max(max_column, _column_number(widest.decode("ascii")))
+        error = _too_large(limits, sheet, max_row, max_column, "的数据一直用到")
+        if error:
+            raise error
+    return implicit
+
+
+def _scan_precise(stream, limits: Limits, sheet: str, budget: list[int]) -> None:
+    """Every ``<row>`` and ``<c>`` in order, counting the positions of those without ``r``.
+
+    About 8 µs a cell: only for sheets that leave references out (``_scan_fast`` says so).
+    """
     row = max_row = max_column = 0
     column = 0
     carry = b""
@@ -271,7 +339,10 @@ def check_xlsx(data: bytes, limits: Limits | None = None) -> None:
         for part, sheet in _worksheet_parts(archive):
             try:
                 with archive.open(part) as stream:
-                    _scan_sheet(stream, limits, sheet, budget)
+                    implicit = _scan_fast(stream, limits, sheet, budget)
+                if implicit:  # positions to count: a second, exact pass
+                    with archive.open(part) as stream:
+                        _scan_precise(stream, limits, sheet, [limits.max_unzipped_mb * 1024 * 1024])
             except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as exc:
                 raise SpreadsheetUnreadable(str(exc)) from exc
 

@@ -149,3 +149,13 @@ def test_delivery_checklist_export():
 @pytest.mark.django_db
 def test_import_template(neighbourhood):
     assert_no_formula(exporter.roster_template(neighbourhood=neighbourhood))
+
+
+def test_small_tables_export():
+    from jiayuan.core.xlsx import Sheet, tables_xlsx
+
+    sheet = Sheet(
+        name="汇总", header=["楼栋", "=人数"], rows=[[HYPERLINK, 3], ["-1", -1]], title="@泰和", total=["+", 2]
+    )
+    texts = assert_no_formula(tables_xlsx([sheet]))
+    assert "'" + HYPERLINK in texts and "'@泰和" in texts

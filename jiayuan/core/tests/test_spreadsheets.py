@@ -158,3 +158,31 @@ def test_csv_rows_and_columns_are_capped():
         spreadsheets.check_csv_rows(csv.reader(io.StringIO(text)), Limits(max_rows=4))
     with pytest.raises(SpreadsheetError, match="第 1 行有 3 列, 最多 2 列"):
         spreadsheets.check_csv_rows(csv.reader(io.StringIO(text)), Limits(max_columns=2))
+
+
+def test_prefixed_element_names_are_seen_too():
+    """``<x:c r="XFD1">`` is a cell to the reader as much as ``<c>``."""
+
+    def edit(xml: bytes) -> bytes:
+        xml = re.sub(rb"<dimension [^>]*/>", b"", xml)
+        xml = xml.replace(
+            b"<worksheet ", b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        )
+        xml = xml.replace(b"</worksheet>", b"</x:worksheet>")
+        return re.sub(rb"<(/?)(row|c)\b", rb"<\1x:\2", xml)
+
+    with pytest.raises(SpreadsheetError, match="XFD1048576"):
+        spreadsheets.check_xlsx(_rewrite_sheet(hostile_xlsx(), edit))
+
+
+def test_a_sheet_without_references_is_measured_exactly_not_refused():
+    """Some writers leave ``r`` out: 3 columns in each of 300 rows is 300 × 3, not 900 columns."""
+    wb = openpyxl.Workbook()
+    for n in range(300):
+        wb.active.append(["姓名", n, "x"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = _rewrite_sheet(buf.getvalue(), lambda xml: re.sub(rb' r="[A-Z]*\d+"', b"", xml))
+    spreadsheets.check_xlsx(data, Limits(max_rows=300, max_columns=3))
+    with pytest.raises(SpreadsheetError, match="300 行、3 列"):
+        spreadsheets.check_xlsx(data, Limits(max_rows=299, max_columns=3))
