@@ -137,3 +137,13 @@ def test_summary_fits_a4_landscape(live_server, browser_page, head_world):
     ARTIFACTS.mkdir(exist_ok=True)
     pdf = page.pdf(format="A4", landscape=True, path=str(ARTIFACTS / "summary-a4-landscape.pdf"))
     assert pdf.startswith(b"%PDF")
+
+    # The isolation map likewise: three buildings a row, nothing beyond the right edge.
+    page.goto(f"{live_server.url}/control/map/")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1062, width
+    columns = page.locator(".bmap").evaluate_all(
+        "els => new Set(els.map(e => Math.round(e.getBoundingClientRect().left))).size"
+    )
+    assert columns == 2  # the test neighbourhood has two buildings: side by side
+    assert page.pdf(format="A4", landscape=True).startswith(b"%PDF")

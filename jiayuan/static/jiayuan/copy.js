@@ -1,8 +1,8 @@
-/* Copy and print buttons, without inline JavaScript (the pages run under a Content-Security-Policy).
+/* Copy buttons, without inline JavaScript (the pages run under a Content-Security-Policy;
+ * data-print and data-confirm are behaviour.js's).
  *
  *   <button data-copy="text to copy">复制</button>
  *   <button data-copy-target="#element-id">复制</button>   (a textarea/input's value, else its text)
- *   <button data-print>打印</button>
  *
  * navigator.clipboard exists only in a secure context (HTTPS or localhost); on a plain-HTTP LAN
  * address (http://192.168.x.x) it is undefined, so the text is put in a hidden textarea, selected
@@ -105,11 +105,6 @@
     if (button) {
       event.preventDefault();
       copy(button);
-      return;
-    }
-    if (el.closest("[data-print]")) {
-      event.preventDefault();
-      window.print();
     }
   });
 })();
