@@ -198,3 +198,17 @@ def test_links_the_role_cannot_open_are_not_shown(username, page, hidden):
     client.login(username=username, password=DEMO_PASSWORD)
     html = client.get(page).content.decode()
     assert hidden not in [p for p, _nav in links_in(html, page)]
+
+
+def test_user_can_in_templates(make_user, neighbourhood, building):
+    """``user_can.<action>`` answers ``can()``; a misspelt action is false, never true."""
+    from django.template import Context, Template
+
+    from jiayuan.core.context_processors import UserCan
+
+    volunteer = make_user("volunteer", building)
+    template = Template(
+        "{% if user_can.deliver_goods %}送{% endif %}{% if user_can.manage_rounds %}管{% endif %}"
+        "{% if user_can.deliver_goodz %}错{% endif %}"
+    )
+    assert template.render(Context({"user_can": UserCan(volunteer)})) == "送"

@@ -310,3 +310,13 @@ def test_rounds_are_a_handful_of_rows_however_many_run(client, world, neighbourh
     listed = client.get("/").context["today_list"]
     assert sum(str(i.label) == "人本轮核酸尚未采样" for i in listed) == 2  # the first PCR round and the first new one
     assert sum(str(i.label) == "户今日抗原未报齐" for i in listed) == 1
+
+
+def test_yesterdays_round_still_open_is_named_so(client, world):
+    from jiayuan.screening.models import Round
+
+    Round.objects.filter(pk=world["pcr"].pk).update(date=world["today"] - dt.timedelta(days=1))
+    got = rows(client, world["users"]["leader"])
+    assert got["人昨天一轮核酸尚未采样"].count == 4
+    assert got["人昨天一轮核酸尚未采样"].urgency == "warn"  # its window has passed
+    assert "人本轮核酸尚未采样" not in got
