@@ -222,7 +222,13 @@ def import_upload(request):
         import_jobs.roster_import_expire(job)
         for job in restrict(RosterImport.objects.defer("data"), request.user, Action.IMPORT_ROSTER)[:10]
     ]
-    context = {"form": form, "recent": recent, "limits": spreadsheets.Limits.from_settings()}
+    limits = spreadsheets.Limits.from_settings()
+    context = {
+        "form": form,
+        "recent": recent,
+        "max_rows": f"{limits.max_rows:,}",
+        "max_columns": f"{limits.max_columns:,}",
+    }
     return render(request, "people/import_upload.html", context, status=400 if form.errors else 200)
 
 
@@ -243,6 +249,8 @@ def import_status(request, job_id: int):
         "percent": round(100 * done / total) if total else 0,
         "report": job.report,
         "errors": job.report.get("errors", [])[:500],
+        # Checking again helps when the run was cut off, not when the file itself was refused.
+        "interrupted": job.error in (import_jobs.MSG_INTERRUPTED, import_jobs.MSG_INTERNAL),
     }
     template = "people/import_status.html#job" if request.htmx else "people/import_status.html"
     return render(request, template, context)

@@ -57,6 +57,7 @@ def test_the_hostile_xlsx_is_refused_with_a_message_and_the_app_survives(client,
     page = client.get(f"/people/import/{job.pk}/")
     assert page.status_code == 200
     assert "表格太大" in page.content.decode()
+    assert not page.context["interrupted"]  # the file itself was refused: 重新上传 comes first
 
 
 @pytest.mark.django_db
@@ -181,6 +182,7 @@ def test_a_job_whose_process_died_is_shown_failed_and_can_be_started_again(
     html = page.content.decode()
     assert page.context["job"].status == ImportStatus.FAILED
     assert "导入已中断" in html and 'id="restart"' in html
+    assert page.context["interrupted"]  # 重新检查 is the first button
     assert "hx-trigger" not in html  # no longer polling
     job.refresh_from_db()
     assert job.status == ImportStatus.FAILED
