@@ -124,12 +124,14 @@ def test_roles_without_the_permission_get_404(client, make_user, building, house
 
 def test_building_and_compound_pages_link_to_the_cards(client, leader, make_user, building, household):
     client.force_login(leader)
-    assert reverse("places:building_qr_cards", args=[building.pk]) in client.get(
-        reverse("places:building", args=[building.pk])
-    ).content.decode()
-    assert reverse("places:compound_qr_cards", args=[building.compound_id]) in client.get(
-        reverse("places:compound", args=[building.compound_id])
-    ).content.decode()
+    assert (
+        reverse("places:building_qr_cards", args=[building.pk])
+        in client.get(reverse("places:building", args=[building.pk])).content.decode()
+    )
+    assert (
+        reverse("places:compound_qr_cards", args=[building.compound_id])
+        in client.get(reverse("places:compound", args=[building.compound_id])).content.decode()
+    )
     client.force_login(make_user(Role.VOLUNTEER, building))
     html = client.get(reverse("places:building", args=[building.pk])).content.decode()
     assert "qr-cards" not in html
