@@ -5,14 +5,14 @@ Names appear only where the caller may VIEW_CONTROL; zones are aggregates (VIEW_
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from jiayuan.control import selectors, services
 from jiayuan.control.choices import CaseSource, CaseType, CheckSource, QuarantineStatus, Slot, Symptom
@@ -199,7 +199,12 @@ class HealthCheckIn(Schema):
     quarantine: int | None = Id
     date: Day
     slot: Slot
-    temperature: Decimal = Field(..., ge=34, le=43, decimal_places=1)
+    # The document says what is accepted: 34.0-43.0 with one decimal, as text ("37.5"; a JSON
+    # number is read the same way).
+    temperature: Annotated[
+        Decimal,
+        WithJsonSchema({"type": "string", "pattern": r"^(3[4-9]|4[0-2])(\.[0-9])?$|^43(\.0)?$", "example": "36.5"}),
+    ] = Field(..., ge=34, le=43, decimal_places=1)
     symptoms: list[Symptom] = []
     symptom_note: str = Field("", max_length=200)
     door_sensor: str = Field("", max_length=100)
