@@ -49,7 +49,7 @@ def _round_completion(*, user, neighbourhood_id: int | None, on: dt.date) -> int
         rounds = rounds.filter(neighbourhood_id=neighbourhood_id)
     expected = missed = 0
     for round_ in rounds[:20]:
-        total = screening_selectors.round_stats(user=user, round_=round_)["total"]
+        total = screening_selectors.round_stats_cached(user=user, round_=round_)["total"]
         expected += total["expected"]
         missed += total["missed"]
     if not expected:

@@ -145,3 +145,20 @@ def test_map_offers_text_and_xlsx_without_rooms_or_names(client, head, world, ho
     assert b1[2] == "封控区" and b1[4] == 1
     assert rows[-1][0] == "合计"
     assert "王阳" not in str(rows) and "301" not in str(rows)
+
+
+def test_every_copy_button_goes_through_copy_js():
+    """No template calls the clipboard itself (undefined on a plain-HTTP LAN address, and inline
+    code the Content-Security-Policy refuses): each 复制 button names what copy.js copies."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    buttons = 0
+    for template in root.rglob("templates/**/*.html"):
+        text = template.read_text(encoding="utf-8")
+        assert "navigator.clipboard" not in text, template
+        for button in re.findall(r"<button[^>]*>[^<]*复制[^<]*</button>", text):
+            buttons += 1
+            assert "data-copy" in button, (template, button)
+            assert "onclick" not in button, (template, button)
+    assert buttons >= 5  # missed reminders, plan notices, credentials, household link, share text
