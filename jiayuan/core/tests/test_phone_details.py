@@ -82,3 +82,30 @@ def test_small_controls_are_finger_sized():
         'a[href^="tel:"]',
     ):
         assert "min-height: 44px" in rule(selector), selector
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_the_menu_shows_it_scrolls_and_every_control_is_finger_sized(
+    live_server, browser_page, make_user, neighbourhood
+):
+    from jiayuan.conftest import sign_in
+
+    make_user(Role.COMMITTEE_HEAD, neighbourhood, username="head", password="head-pass-1")
+    page = browser_page
+    sign_in(page, live_server.url, "head", "head-pass-1")
+    page.goto(f"{live_server.url}{reverse('core:audit')}")
+
+    def hint() -> float:
+        return float(page.evaluate("getComputedStyle(document.querySelector('.topbar'), '::after').opacity"))
+
+    assert page.evaluate("(m => m.scrollWidth > m.clientWidth)(document.querySelector('nav.menu'))")
+    assert hint() == 1  # "›" at the right edge while there is more menu
+    page.evaluate("document.querySelector('nav.menu').scrollLeft = 10000")
+    page.wait_for_function("getComputedStyle(document.querySelector('.topbar'), '::after').opacity === '0'")
+    heights = page.evaluate(
+        "[...document.querySelectorAll('nav.menu a, .tools a, .tools button, .filters select, .filters input')]"
+        ".map(e => [e.textContent.trim() || e.name, e.getBoundingClientRect().height])"
+    )
+    assert heights
+    assert not [h for h in heights if h[1] < 44], heights
