@@ -101,7 +101,7 @@ def parse_results(data: bytes, filename: str) -> list[tuple[int, str, str]]:
 
 
 def _check(round_: Round, parsed: list[tuple[int, str, str]]) -> dict:
-    barcodes = [b for _l, b, _r in parsed]
+    barcodes = [b.replace("\x00", "") for _l, b, _r in parsed]  # PostgreSQL refuses NUL even as a parameter
     tubes = {
         t["barcode"]: t
         for t in Tube.objects.filter(round=round_, barcode__in=barcodes).values("barcode", "status", "result")
@@ -109,10 +109,17 @@ def _check(round_: Round, parsed: list[tuple[int, str, str]]) -> dict:
     rows, seen = [], {}
     counts = {"rows": 0, "ok": 0, "unchanged": 0, "errors": 0, "positive": 0}
     for line, barcode, raw in parsed:
+        # A NUL cannot be stored (PostgreSQL text and JSON refuse it): refused here, in the
+        # preview, rather than failing the save with an internal error.
+        has_nul = "\x00" in barcode or "\x00" in raw
+        if has_nul:
+            barcode, raw = barcode.replace("\x00", ""), raw.replace("\x00", "")
         result = _RESULTS.get(raw.strip().lower())
         error = ""
         tube = tubes.get(barcode)
-        if result is None:
+        if has_nul:
+            error = "含有空字符(NUL), 请删除该字符后重新上传"
+        elif result is None:
             error = f"结果“{raw}”无法识别(应为阴性/阳性)"
         elif tube is None:
             error = f"本轮没有试管 {barcode}"
