@@ -4,6 +4,11 @@ With a Celery broker configured, ``run_in_background`` sends a Celery task. The 
 has no broker: a daemon thread in the app process runs the job so the page can poll its
 progress. Tests run jobs inline (``JIAYUAN_TASK_RUNNER=inline``). In every case the job is
 started only after the current transaction commits, so it sees the rows that scheduled it.
+
+A job that runs in the app process must not be able to abort it: work that can (reading an
+uploaded spreadsheet with a native reader) runs in a child process (``core.spreadsheets``).
+A job whose process is gone all the same (a restart) is the job's own to detect: see the
+heartbeat in ``people.import_jobs``.
 """
 
 from __future__ import annotations
