@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from jiayuan.core import help as guide
 from jiayuan.core.extensions import audit_kinds, audit_label, home_panels, render_panels, today_items
 from jiayuan.core.forms import AuditFilterForm
 from jiayuan.core.pagination import paginate
@@ -91,18 +92,12 @@ def audit_log(request):
 
 def help_section(request):
     """"帮助": the guide's section ``?s=<key>`` (``core.help.SECTIONS``) in the page's language."""
-    from django.shortcuts import redirect
-
-    from jiayuan.core import help as guide
-
     return redirect(guide.section_url(request.GET.get("s", ""), guide.guide_lang(request.LANGUAGE_CODE)))
 
 
 def help_page(request, lang: str, page: str):
     """A page of the user guide (``docs/user-guide/<lang>/<page>.md``) as HTML; open to everyone,
     like the guide itself."""
-    from jiayuan.core import help as guide
-
     rendered = guide.render_page(lang, page)
     if rendered is None:
         raise Http404
