@@ -354,7 +354,7 @@ class RetestOut(Schema):
     building_id: int | None
     building: str | None
     room: str | None
-    source_tube: str
+    source_tube: str | None = Field(description="混管阳性的原试管; 抗原阳性待复核时为空")
     status: str
     home_control: bool
     retest_tube: str | None
@@ -365,7 +365,11 @@ class RetestOut(Schema):
 
     @staticmethod
     def resolve_name(obj):
-        return obj.sample.display_name
+        # A retest comes from a positive pooled tube (a sample) or, once screening takes them, a
+        # positive antigen report (the resident, no sample).
+        if obj.sample_id:
+            return obj.sample.display_name
+        return obj.resident.name if obj.resident_id else ""
 
     @staticmethod
     def resolve_building(obj):
@@ -377,7 +381,7 @@ class RetestOut(Schema):
 
     @staticmethod
     def resolve_source_tube(obj):
-        return obj.source_tube.barcode
+        return obj.source_tube.barcode if obj.source_tube_id else None
 
     @staticmethod
     def resolve_retest_tube(obj):
