@@ -46,4 +46,8 @@ def test_the_heads_pages_load_without_a_csp_violation(
     page.get_by_role("button", name="收回").click()
     expect(page.locator("#roles")).to_contain_text("已收回")
 
+    # The API's Swagger page, from the app's own static files.
+    page.goto(f"{live_server.url}/api/v1/docs")
+    expect(page.locator(".opblock").first).to_be_visible()
+
     assert violations == []
