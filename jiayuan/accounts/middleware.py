@@ -3,6 +3,7 @@ of one's own for someone whose password another person chose."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from django.urls import reverse
 _ALLOWED = ("/accounts/password/", "/accounts/logout/", "/i18n/", "/accounts/2fa/")
 # Reachable before the second factor is given: its own pages, signing out, the language switch.
 _ALLOWED_2FA = ("/accounts/2fa/", "/accounts/logout/", "/i18n/")
+_FREE_KEY = "jiayuan_2fa_free_until"
+_FREE_SECONDS = 60
 
 
 class MustChangePasswordMiddleware:
@@ -50,8 +53,18 @@ class SecondFactorMiddleware:
             return self.get_response(request)
         if request.path.startswith(_ALLOWED_2FA):
             return self.get_response(request)
-        need = needs_verification(getattr(request, "user", None))
+        user = getattr(request, "user", None)
+        if not getattr(user, "is_authenticated", False):
+            return self.get_response(request)
+        # A session that needs no second factor is not checked again for a minute: a sampler's
+        # scans and a volunteer's pages spare the three queries; a sensitive role granted
+        # meanwhile asks for enrolment within that minute.
+        if request.session.get(_FREE_KEY, 0) > time.time():
+            return self.get_response(request)
+        need = needs_verification(user)
         if need is None:
+            if not user.is_verified():
+                request.session[_FREE_KEY] = time.time() + _FREE_SECONDS
             return self.get_response(request)
         target = reverse("accounts:otp_verify" if need == "verify" else "accounts:otp_setup")
         return redirect(f"{target}?{urlencode({'next': request.get_full_path()})}")

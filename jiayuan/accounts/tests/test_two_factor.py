@@ -145,6 +145,15 @@ def test_a_volunteer_signs_in_with_the_password_alone(make_user, neighbourhood):
     assert _signed_in("vol").get("/").status_code == 200
 
 
+def test_a_sensitive_role_granted_later_asks_for_enrolment_within_a_minute(make_user, neighbourhood, head):
+    volunteer = make_user(Role.VOLUNTEER, neighbourhood, username="vol")
+    client = _signed_in("vol")
+    assert client.get("/").status_code == 200
+    services.team_grant(actor=head, user=volunteer, role=Role.COMMITTEE_STAFF, scope=neighbourhood)
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=61)):
+        assert client.get("/")["Location"].startswith("/accounts/2fa/setup/")
+
+
 def test_demo_accounts_are_offered_two_factor_but_not_made_to(make_user, demo_neighbourhood):
     make_user(Role.COMMITTEE_HEAD, demo_neighbourhood, username="demohead")
     client = _signed_in("demohead")
