@@ -10,10 +10,10 @@ from jiayuan.people.demo import DEMO_ACCOUNTS, DEMO_CODE, DemoRefusedError, demo
 from jiayuan.places.models import Neighbourhood
 
 MSG_NO_DEBUG = (
-    "DEBUG 未开启(JIAYUAN_DEBUG=1), 这像是正式环境: 演示账号的密码是公开的, 不装入。"
+    "DEBUG 未开启(未设 JIAYUAN_DEBUG=1), 这像是正式环境: 演示账号的密码是公开的, 不装入。"
     " 仅用于演示时请用 JIAYUAN_DEBUG=1 jiayuan demo; 确要在此装入, 请加 --without-debug"
     " (演示账号首次登录须改密码)。Nothing was written.\n"
-    "DEBUG is off (JIAYUAN_DEBUG=1), which looks like production: the demo logins' password is public,"
+    "DEBUG is off (JIAYUAN_DEBUG is not 1), which looks like production: the demo logins' password is public,"
     " so the demo is not loaded. For a demo, run JIAYUAN_DEBUG=1 jiayuan demo; to load it here anyway,"
     " add --without-debug (the demo logins must then change their password at first sign-in)."
 )
