@@ -36,7 +36,8 @@ def login_failed(sender, credentials, request=None, **kwargs):
         counts = throttle.record_failure(username, address)
     user = User.objects.filter(**{f"{User.USERNAME_FIELD}__iexact": username}).first() if username else None
     audit_record(
-        actor=None,
+        # Nobody signed in: the 操作记录 names the address it came from ("203.0.113.9 登录失败 · li").
+        actor=address or "?",
         action="user.login_throttled" if throttled else "user.login_failed",
         object_type=User._meta.label_lower,
         object_id=user.pk if user else "",

@@ -58,6 +58,8 @@ def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(client, li
     assert last.object_id == str(staff.pk)
     assert last.neighbourhood_id == staff.assignments.get().neighbourhood_id
     assert last.ip == "127.0.0.1"
+    assert last.actor is None
+    assert last.actor_label == "127.0.0.1"  # the 操作记录 reads "127.0.0.1 登录失败 · li"
     assert last.changes["account_failures"] == 5
     assert last.changes["locked"] is True
     assert AuditEvent.objects.filter(action="user.login_throttled", object_repr="li").count() == 2
@@ -121,3 +123,12 @@ def test_the_login_page_names_no_reason_for_an_unknown_user(client, limits, db):
     body = _post(client, "nobody", "x").content.decode()
     assert "用户名或密码错误" in body
     assert LOCKED not in body
+
+
+def test_the_head_reads_failed_sign_ins_on_the_teams_accounts_in_the_audit_log(client, limits, staff, head):
+    _post(client, "li", "wrong")
+    reader = Client()
+    reader.force_login(head)
+    body = reader.get("/audit/").content.decode()
+    assert "登录失败(密码错误或无此用户)" in body
+    assert "127.0.0.1" in body
