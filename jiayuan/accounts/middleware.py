@@ -14,8 +14,9 @@ from django.urls import reverse
 # Reachable before the password is changed: the page itself, signing out, the language switch,
 # and the second factor (asked first, by SecondFactorMiddleware).
 _ALLOWED = ("/accounts/password/", "/accounts/logout/", "/i18n/", "/accounts/2fa/")
-# Reachable before the second factor is given: its own pages, signing out, the language switch.
-_ALLOWED_2FA = ("/accounts/2fa/", "/accounts/logout/", "/i18n/")
+# Reachable before the second factor is given: its own pages, signing out, the language switch,
+# the user guide (how to set up an authenticator).
+_ALLOWED_2FA = ("/accounts/2fa/", "/accounts/logout/", "/i18n/", "/help/")
 _FREE_KEY = "jiayuan_2fa_free_until"
 _FREE_SECONDS = 60
 

@@ -221,6 +221,10 @@ def otp_setup(request):
 
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    from jiayuan.accounts.otp import needs_verification
+
+    # Until enrolled, the menu is hidden: its pages would only lead back here.
+    request.jiayuan_2fa_pending = needs_verification(request.user) is not None
     device = services.otp_enrol_start(user=request.user)
     if device is None:
         messages.info(request, _("您已开启两步验证。"))
@@ -254,6 +258,7 @@ def otp_verify(request):
         return redirect_to_login(request.get_full_path())
     if request.user.is_verified() or not user_has_device(request.user, confirmed=True):
         return redirect(_next_url(request))
+    request.jiayuan_2fa_pending = True  # no menu: its pages would only lead back here
     form = OTPCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device = services.otp_verify(user=request.user, code=form.cleaned_data["code"])

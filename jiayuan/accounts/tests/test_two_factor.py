@@ -114,6 +114,18 @@ def test_an_enrolled_head_gives_the_code_at_sign_in(head):
         assert client.get("/people/").status_code == 200
 
 
+def test_pages_before_the_code_show_no_menu_but_the_guide_opens(head):
+    _enrolled(head)
+    client = _signed_in("head")
+    page = client.get("/accounts/2fa/verify/").content.decode()
+    assert 'class="menu"' not in page
+    assert "我的账号" not in page
+    assert "退出" in page
+    assert client.get("/help/zh/account/").status_code == 200
+    client.post("/accounts/2fa/verify/", {"code": "abcd2345"})
+    assert 'class="menu"' in client.get("/").content.decode()
+
+
 def test_a_backup_code_works_once(head):
     _enrolled(head)
     first = _signed_in("head")
