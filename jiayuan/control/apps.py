@@ -19,5 +19,6 @@ class ControlConfig(AppConfig):
         extensions.demo_loader(demo.demo_load, order=10)
         extensions.subscribe("screening.positive", services.on_screening_positive)
         extensions.subscribe("screening.pool_positive", services.on_pool_positive)
+        extensions.subscribe("screening.antigen_positive", services.on_antigen_positive)
         extensions.subscribe("screening.retest_negative", services.on_retest_negative)
         audit_labels.register()

@@ -69,7 +69,12 @@ class QuarantineReason(models.TextChoices):
     RETURNEE_RISK_AREA = "returnee_risk_area", _("中高风险地区返沪")
     ARRIVAL_ABROAD = "arrival_abroad", _("境外回沪")
     POSITIVE_POOL = "positive_pool", _("混管阳性待复核")
+    ANTIGEN_POSITIVE = "antigen_positive", _("抗原阳性待核酸复核")
     OTHER = "other", _("其他")
+
+
+# Temporary home control while a PCR retest is awaited: never a case, never a zone change.
+TEMPORARY_REASONS = (QuarantineReason.POSITIVE_POOL, QuarantineReason.ANTIGEN_POSITIVE)
 
 
 class QuarantineStatus(models.TextChoices):
@@ -123,6 +128,7 @@ class HouseholdMark(models.TextChoices):
     """A household's colour on the isolation map, most serious first."""
 
     POSITIVE = "positive", _("阳性")
+    ANTIGEN = "antigen", _("抗原阳性待核酸复核")
     RETEST = "retest", _("混管阳性待复核")
     CONTACT = "contact", _("密接/次密接")
     QUARANTINE = "quarantine", _("隔离")

@@ -1,7 +1,7 @@
 """Control demo data: one sealed building (a case detected 2 days ago), one controlled building
 (a case detected 10 days ago, now in a makeshift hospital), their close contacts in quarantine,
 an outsider secondary contact, two returnees, and today's health checks partly done with one
-fever. The Shanghai 2022 policy preset is applied.
+fever. The Shanghai 2022 policy preset is applied and the committee's phone number set.
 
 Idempotent: nothing is written when the neighbourhood already has a case recorded by the demo
 (ref ``demo``); the daily zone recompute then only steps levels down as days pass.
@@ -52,6 +52,7 @@ def demo_load(*, neighbourhood, stdout) -> None:
     head = User.objects.filter(username="head").first() or actor
     today = timezone.localdate()
     services.policy_apply_preset(actor=head, neighbourhood=neighbourhood, preset="shanghai_2022")
+    services.hotline_update(actor=head, neighbourhood=neighbourhood, hotline="021-65550100")
     buildings = list(
         Building.objects.filter(neighbourhood=neighbourhood).order_by("compound__name", "sort_key", "number")
     )

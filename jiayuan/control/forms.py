@@ -163,6 +163,7 @@ class PolicyForm(forms.Form):
     )
     followup_days = forms.IntegerField(label=_("后续天数"), min_value=0, max_value=60, required=False)
     test_days = forms.CharField(label=_("核酸检测日(第几天, 逗号分隔)"), max_length=100, required=False)
+    whole_household = forms.BooleanField(label=_("同住人一并居家(本户其他在住成员同样临时居家管控)"), required=False)
     note = forms.CharField(label=_("说明"), max_length=200, required=False)
 
 
@@ -174,6 +175,15 @@ class ZoneSettingsForm(forms.Form):
     unit = forms.ChoiceField(label=_("分区单位"), choices=ZoneUnit.choices)
     sealed_days = forms.IntegerField(label=_("封控天数(最近阳性检出后)"), min_value=1, max_value=60)
     controlled_days = forms.IntegerField(label=_("管控截止天数"), min_value=2, max_value=90)
+
+
+class HotlineForm(forms.Form):
+    hotline = forms.CharField(
+        label=_("居委会联系电话(居民居家管控时在住户页面看到)"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "placeholder": _("如: 021-65551234")}),
+    )
 
 
 class OverrideForm(forms.Form):

@@ -74,6 +74,8 @@ class ZoneSettings(models.Model):
     sealed_days = models.PositiveSmallIntegerField(_("封控天数"), default=7)
     controlled_days = models.PositiveSmallIntegerField(_("管控截止天数"), default=14)
     preset = models.CharField(_("政策预设"), max_length=32, blank=True)
+    # What a resident told to stay home is told to call (the household link page shows it).
+    hotline = models.CharField(_("居委会联系电话"), max_length=32, blank=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     scope_fields = {"street": "neighbourhood__street_id", "neighbourhood": "neighbourhood_id"}
@@ -100,6 +102,9 @@ class QuarantinePolicy(models.Model):
     followup_kind = models.CharField(_("后续方式"), max_length=24, choices=QuarantineKind.choices, blank=True)
     followup_days = models.PositiveSmallIntegerField(_("后续天数"), default=0)
     test_days = models.JSONField(_("核酸检测日(第几天)"), default=list, blank=True)
+    # The household's other present members stay home too (each under the same reason, marked
+    # ``via_household``), e.g. while an antigen-positive resident waits for the PCR retest.
+    whole_household = models.BooleanField(_("同住人一并居家"), default=False)
     note = models.CharField(_("说明"), max_length=200, blank=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -125,6 +130,8 @@ class QuarantinePolicy(models.Model):
             text += f" + {self.followup_days}天{QuarantineKind(self.followup_kind).label}"
         if self.test_days:
             text += f"(第{'、'.join(str(d) for d in self.test_days)}天核酸阴性)"
+        if self.whole_household:
+            text += ", 同住人一并居家"
         return text
 
 
@@ -308,6 +315,9 @@ class Quarantine(models.Model):
     early_release = models.BooleanField(_("提前解除"), default=False)
     end_reason = models.CharField(_("结束说明"), max_length=200, blank=True)
     ref = models.CharField(_("来源编号"), max_length=100, blank=True)
+    # Not this person's own result: a member of the household is under this control and the
+    # policy keeps the whole household home (``QuarantinePolicy.whole_household``).
+    via_household = models.BooleanField(_("同住人"), default=False)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     ended_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)

@@ -27,6 +27,7 @@ class PolicyRow:
     followup_days: int = 0
     test_days: tuple[int, ...] = ()
     note: str = ""
+    whole_household: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,13 @@ SHANGHAI_2020 = Preset(
         PolicyRow(R.RETURNEE_RISK_AREA, K.HOME, 14, test_days=(14,), note="重点地区返沪居家隔离14天"),
         PolicyRow(R.ARRIVAL_ABROAD, K.CENTRALISED, 14, test_days=(1, 14), note="境外回沪集中隔离14天"),
         PolicyRow(R.POSITIVE_POOL, K.HOME, 2, note="混管阳性, 居家等待单管复核"),
+        PolicyRow(
+            R.ANTIGEN_POSITIVE,
+            K.HOME,
+            2,
+            note="抗原自测阳性, 本人及同住人居家等待核酸复核",
+            whole_household=True,
+        ),
         PolicyRow(R.OTHER, K.HOME_MONITORING, 14, note="居家健康监测14天"),
     ),
 )
@@ -84,6 +92,13 @@ SHANGHAI_2022 = Preset(
             note="7天集中隔离 + 3天居家健康监测",
         ),
         PolicyRow(R.POSITIVE_POOL, K.HOME, 2, note="混管阳性, 居家等待单管复核"),
+        PolicyRow(
+            R.ANTIGEN_POSITIVE,
+            K.HOME,
+            2,
+            note="抗原自测阳性, 本人及同住人居家等待核酸复核",
+            whole_household=True,
+        ),
         PolicyRow(R.OTHER, K.HOME_MONITORING, 7, test_days=(7,), note="7天居家健康监测"),
     ),
 )

@@ -32,6 +32,7 @@ from jiayuan.control.models import (
     Returnee,
     ZoneChange,
     ZoneOverride,
+    ZoneSettings,
     ZoneStatus,
 )
 from jiayuan.control.zones import DEFAULT_RULES, Rules, compute_level, rules_for
@@ -352,6 +353,7 @@ def health_check_list(*, user, quarantine_id: int | None = None) -> QuerySet[Hea
 
 _MARK_ORDER = [
     HouseholdMark.POSITIVE,
+    HouseholdMark.ANTIGEN,
     HouseholdMark.RETEST,
     HouseholdMark.CONTACT,
     HouseholdMark.QUARANTINE,
@@ -361,7 +363,8 @@ _MARK_ORDER = [
 
 def household_marks(household_ids: Iterable[int], today: dt.date | None = None) -> dict[int, dict]:
     """``{household_id: {"mark": HouseholdMark, "names": [..]}}`` for households with someone
-    positive, in a pooled-tube retest, a contact, in quarantine or under health monitoring."""
+    positive, antigen-positive awaiting the PCR retest (抗原阳性待核酸复核, the whole household
+    when the policy keeps it home), in a pooled-tube retest, a contact, in quarantine or under health monitoring."""
     today = today or timezone.localdate()
     ids = list(household_ids)
     marks: dict[int, dict] = {}
@@ -382,6 +385,8 @@ def household_marks(household_ids: Iterable[int], today: dt.date | None = None) 
     for q in Quarantine.objects.filter(household_id__in=ids, status=QuarantineStatus.ACTIVE).select_related("resident"):
         if q.reason == QuarantineReason.POSITIVE_POOL:
             mark = HouseholdMark.RETEST
+        elif q.reason == QuarantineReason.ANTIGEN_POSITIVE:
+            mark = HouseholdMark.ANTIGEN
         elif q.contact_id:
             mark = HouseholdMark.CONTACT
         elif q.kind_on(today) == QuarantineKind.HOME_MONITORING:
@@ -396,6 +401,7 @@ def household_marks(household_ids: Iterable[int], today: dt.date | None = None) 
 # (the positive resident and their family in quarantine as close contacts).
 _MARK_SHORT = {
     HouseholdMark.POSITIVE: _("阳"),
+    HouseholdMark.ANTIGEN: _("抗原阳"),
     HouseholdMark.RETEST: _("待复核"),
     HouseholdMark.CONTACT: _("密接"),
     HouseholdMark.QUARANTINE: _("隔离"),
@@ -597,6 +603,24 @@ def _summary_columns() -> list[tuple[str, str]]:
         ("checks_done", _("已测")),
         ("checks_missing", _("未测")),
     ]
+
+
+def committee_hotline(neighbourhood_id: int) -> str:
+    """The committee's phone number for residents told to stay home ("" when none is set)."""
+    return (
+        ZoneSettings.objects.filter(neighbourhood_id=neighbourhood_id).values_list("hotline", flat=True).first() or ""
+    )
+
+
+def residents_with_open_case(resident_ids: Iterable[int]) -> set[int]:
+    """Which of these residents have an open case (screening skips them when a positive antigen
+    report would put them on the retest list)."""
+    ids = [int(i) for i in resident_ids]
+    if not ids:
+        return set()
+    return set(
+        Case.objects.filter(resident_id__in=ids, status__in=OPEN_CASE_STATUSES).values_list("resident_id", flat=True)
+    )
 
 
 def household_under_control(household) -> list[Quarantine]:

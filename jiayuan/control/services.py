@@ -17,6 +17,7 @@ from jiayuan.control.choices import (
     CASE_TRANSITIONS,
     CLOSED_CASE_STATUSES,
     OPEN_CASE_STATUSES,
+    TEMPORARY_REASONS,
     CaseSource,
     CaseStatus,
     CaseType,
@@ -50,6 +51,7 @@ from jiayuan.control.policies import DEFAULT_PRESET, PRESETS
 from jiayuan.core import extensions
 from jiayuan.core.audit import audit_record
 from jiayuan.people import normalize
+from jiayuan.people.choices import Presence
 from jiayuan.places.models import Building, Compound
 
 __all__ = [
@@ -59,6 +61,8 @@ __all__ = [
     "case_void",
     "contact_add",
     "health_check_record",
+    "hotline_update",
+    "on_antigen_positive",
     "on_pool_positive",
     "on_retest_negative",
     "on_screening_positive",
@@ -70,6 +74,7 @@ __all__ = [
     "quarantine_start",
     "quarantine_test_record",
     "returnee_register",
+    "temporary_home_control",
     "zone_override_end",
     "zone_override_set",
     "zone_settings_update",
@@ -299,6 +304,7 @@ def policy_for(neighbourhood_id: int, reason: str) -> QuarantinePolicy:
         followup_kind=preset_row.followup_kind,
         followup_days=preset_row.followup_days,
         test_days=list(preset_row.test_days),
+        whole_household=preset_row.whole_household,
         note=preset_row.note,
     )
 
@@ -321,6 +327,7 @@ def policy_apply_preset(*, actor, neighbourhood, preset: str) -> list[Quarantine
                 "followup_kind": r.followup_kind,
                 "followup_days": r.followup_days,
                 "test_days": list(r.test_days),
+                "whole_household": r.whole_household,
                 "note": r.note,
             },
         )
@@ -371,8 +378,10 @@ def policy_update(
     followup_days: int = 0,
     test_days=(),
     note: str = "",
+    whole_household: bool | None = None,
 ) -> QuarantinePolicy:
-    """Set one row of the policy table (created from the default when the table is empty)."""
+    """Set one row of the policy table (created from the default when the table is empty).
+    ``whole_household`` None keeps the row's (or the default preset's) setting."""
     errors: dict[str, list[str]] = {}
     if reason not in QuarantineReason.values:
         errors["reason"] = ["未知的隔离原因"]
@@ -393,7 +402,13 @@ def policy_update(
     row = QuarantinePolicy.objects.filter(neighbourhood=neighbourhood, reason=reason).first()
     before = None if row is None else {"summary": row.summary}
     if row is None:
-        row = QuarantinePolicy(neighbourhood=neighbourhood, reason=reason)
+        row = QuarantinePolicy(
+            neighbourhood=neighbourhood,
+            reason=reason,
+            whole_household=policy_for(neighbourhood.pk, reason).whole_household,
+        )
+    if whole_household is not None:
+        row.whole_household = bool(whole_household)
     row.kind, row.days = kind, days
     row.followup_kind, row.followup_days = followup_kind, followup_days if followup_kind else 0
     row.test_days, row.note = clean_days, note[:200]
@@ -434,6 +449,31 @@ def zone_settings_update(*, actor, neighbourhood, unit: str, sealed_days: int, c
     return row
 
 
+@transaction.atomic
+def hotline_update(*, actor, neighbourhood, hotline: str) -> ZoneSettings:
+    """Set the committee's phone number that residents told to stay home are given (the household
+    link page shows it after a positive antigen report). Blank clears it."""
+    hotline = (hotline or "").strip()
+    clean = ""
+    if hotline:
+        try:
+            clean = normalize.normalize_phone(hotline)
+        except ValidationError as exc:
+            raise ValidationError({"hotline": exc.messages}) from exc
+    row, _ = ZoneSettings.objects.select_for_update().get_or_create(neighbourhood=neighbourhood)
+    before = row.hotline
+    row.hotline = clean
+    row.save(update_fields=["hotline", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="policy.hotline",
+        obj=row,
+        neighbourhood_id=neighbourhood.pk,
+        changes={"before": before, "after": clean},
+    )
+    return row
+
+
 # --- Contacts and quarantines ------------------------------------------------------------------
 
 
@@ -450,6 +490,7 @@ def quarantine_start(
     place: str = "",
     door_sensor: str = "",
     ref: str = "",
+    via_household: bool = False,
 ) -> Quarantine:
     """Start a quarantine planned by the neighbourhood's policy for ``reason``.
 
@@ -499,6 +540,7 @@ def quarantine_start(
         place=place[:100],
         door_sensor=door_sensor[:100],
         ref=ref[:100],
+        via_household=via_household,
         created_by=_user(actor),
     )
     try:
@@ -511,7 +553,13 @@ def quarantine_start(
         actor=actor,
         action="quarantine.start",
         obj=q,
-        changes={"reason": reason, "kind": q.kind, "start_on": str(start_on), "planned_end": str(q.planned_end)},
+        changes={
+            "reason": reason,
+            "kind": q.kind,
+            "start_on": str(start_on),
+            "planned_end": str(q.planned_end),
+            **({"via_household": True} if via_household else {}),
+        },
     )
     return q
 
@@ -572,6 +620,13 @@ def contact_add(
         place=place,
         ref=f"case:{case.pk}",
     )
+    if resident is not None:
+        # A housemate kept home while the case's antigen result awaited its PCR retest is now a
+        # contact: the contact's quarantine replaces that temporary control.
+        for q in Quarantine.objects.select_for_update().filter(
+            resident=resident, reason__in=TEMPORARY_REASONS, via_household=True, status=QuarantineStatus.ACTIVE
+        ):
+            _quarantine_end(actor=actor, quarantine=q, status=QuarantineStatus.TRANSFERRED, reason="转为密接隔离")
     return contact
 
 
@@ -940,36 +995,116 @@ def on_screening_positive(*, resident, detected_on, source="pcr", actor=None, re
     )
 
 
-def on_pool_positive(*, residents, detected_on=None, actor=None, ref="", **kwargs) -> list[Quarantine]:
-    """``screening.pool_positive``: everyone in a positive pooled tube stays home (居家) until
-    their individual retest; residents with an open case are left alone."""
-    started = []
+@transaction.atomic
+def temporary_home_control(*, actor, residents, reason: str, detected_on=None, ref: str = "") -> list[Quarantine]:
+    """Keep ``residents`` home (居家) under the temporary control ``reason`` (one of
+    ``TEMPORARY_REASONS``) until their PCR retest: no case is opened and no zone level changes.
+
+    A resident with an open case is left alone (the case rules apply). When the neighbourhood's
+    policy for ``reason`` keeps the whole household home, each other present member of the
+    household gets the same control, marked ``via_household``; a member who later has a result of
+    their own (a second report, their own pooled tube) holds it as their own from then on.
+    Idempotent: a second event for the same people starts nothing new.
+    """
+    start_on = min(detected_on or _today(), _today())
+    started: list[Quarantine] = []
+    households: dict[int, list[int]] = {}
     for resident in residents:
         if Case.objects.filter(resident=resident, status__in=OPEN_CASE_STATUSES).exists():
             continue
-        started.append(
-            quarantine_start(
-                actor=actor,
-                reason=QuarantineReason.POSITIVE_POOL,
-                resident=resident,
-                start_on=min(detected_on or _today(), _today()),
-                kind=QuarantineKind.HOME,
-                ref=str(ref or ""),
-            )
+        q = quarantine_start(
+            actor=actor, reason=reason, resident=resident, start_on=start_on, kind=QuarantineKind.HOME, ref=str(ref)
         )
+        if q.via_household:
+            q.via_household = False
+            q.save(update_fields=["via_household"])
+        started.append(q)
+        if resident.household_id and policy_for(resident.neighbourhood_id, reason).whole_household:
+            households.setdefault(resident.household_id, []).append(resident.pk)
+    if households:
+        from jiayuan.people.models import Resident
+
+        housemates = (
+            Resident.objects.filter(household_id__in=list(households), presence=Presence.PRESENT)
+            .exclude(pk__in=[pk for pks in households.values() for pk in pks])
+            .exclude(control_cases__status__in=OPEN_CASE_STATUSES)
+            .select_related("household")
+            .order_by("household_id", "id")
+        )
+        for mate in housemates:
+            started.append(
+                quarantine_start(
+                    actor=actor,
+                    reason=reason,
+                    resident=mate,
+                    start_on=start_on,
+                    kind=QuarantineKind.HOME,
+                    ref=f"同住人{ref}"[:100],
+                    via_household=True,
+                )
+            )
     return started
+
+
+def on_pool_positive(*, residents, detected_on=None, actor=None, ref="", **kwargs) -> list[Quarantine]:
+    """``screening.pool_positive``: everyone in a positive pooled tube stays home (居家) until
+    their individual retest (``temporary_home_control``, reason 混管阳性待复核)."""
+    return temporary_home_control(
+        actor=actor, residents=residents, reason=QuarantineReason.POSITIVE_POOL, detected_on=detected_on, ref=str(ref)
+    )
+
+
+def on_antigen_positive(*, resident, detected_on=None, actor=None, ref="", **kwargs) -> list[Quarantine]:
+    """``screening.antigen_positive``: a positive antigen self-report is not a case. The resident
+    (and, per the policy, the household) stays home under 抗原阳性待核酸复核 until the PCR retest
+    (``temporary_home_control``); the case opens on a positive retest or when staff confirm the
+    report (``screening.positive``)."""
+    return temporary_home_control(
+        actor=actor,
+        residents=[resident],
+        reason=QuarantineReason.ANTIGEN_POSITIVE,
+        detected_on=detected_on,
+        ref=str(ref or ""),
+    )
 
 
 @transaction.atomic
 def on_retest_negative(*, resident, actor=None, ref="", **kwargs) -> list[Quarantine]:
-    """``screening.retest_negative``: the individual retest is negative; the temporary home
-    control for the pooled tube ends (released, audited)."""
+    """``screening.retest_negative``: the individual PCR retest is negative; the resident's own
+    temporary home control (pooled tube or antigen) ends (released, audited). The housemates kept
+    home for it go free too once nobody of the household still awaits a retest of their own or
+    is a case waiting at home."""
     ended = []
     for q in Quarantine.objects.select_for_update().filter(
-        resident=resident, reason=QuarantineReason.POSITIVE_POOL, status=QuarantineStatus.ACTIVE
+        resident=resident, reason__in=TEMPORARY_REASONS, status=QuarantineStatus.ACTIVE
     ):
         _quarantine_end(
             actor=actor, quarantine=q, status=QuarantineStatus.RELEASED, reason=f"单管复核阴性 {ref}".strip()
         )
         ended.append(q)
+    if resident.household_id:
+        household_id = resident.household_id
+        waiting = (
+            Quarantine.objects.filter(
+                household_id=household_id,
+                reason__in=TEMPORARY_REASONS,
+                via_household=False,
+                status=QuarantineStatus.ACTIVE,
+            ).exists()
+            or Case.objects.filter(household_id=household_id, status=CaseStatus.AT_HOME).exists()
+        )
+        if not waiting:
+            for q in Quarantine.objects.select_for_update().filter(
+                household_id=household_id,
+                reason__in=TEMPORARY_REASONS,
+                via_household=True,
+                status=QuarantineStatus.ACTIVE,
+            ):
+                _quarantine_end(
+                    actor=actor,
+                    quarantine=q,
+                    status=QuarantineStatus.RELEASED,
+                    reason=f"同住人单管复核阴性 {ref}".strip(),
+                )
+                ended.append(q)
     return ended

@@ -29,6 +29,7 @@ from jiayuan.control.forms import (
     CaseForm,
     ContactForm,
     HealthCheckForm,
+    HotlineForm,
     OverrideForm,
     PolicyForm,
     PresetForm,
@@ -308,10 +309,21 @@ def policy(request):
         initial={"unit": rules.unit, "sealed_days": rules.sealed_days, "controlled_days": rules.controlled_days}
     )
     preset_form = PresetForm()
+    hotline_form = HotlineForm(initial={"hotline": selectors.committee_hotline(neighbourhood.pk)})
     if request.method == "POST":
         if not can_manage:
             raise Http404
-        if "preset" in request.POST:
+        if "hotline" in request.POST:
+            hotline_form = HotlineForm(request.POST)
+            if hotline_form.is_valid():
+                try:
+                    services.hotline_update(actor=user, neighbourhood=neighbourhood, **hotline_form.cleaned_data)
+                except ValidationError as exc:
+                    apply_service_errors(hotline_form, exc)
+                else:
+                    messages.success(request, _("居委会联系电话已保存。"))
+                    return redirect(_policy_url(neighbourhood))
+        elif "preset" in request.POST:
             preset_form = PresetForm(request.POST)
             if preset_form.is_valid():
                 services.policy_apply_preset(
@@ -339,6 +351,8 @@ def policy(request):
             "can_manage": can_manage,
             "settings_form": settings_form,
             "preset_form": preset_form,
+            "hotline_form": hotline_form,
+            "hotline": selectors.committee_hotline(neighbourhood.pk),
             "presets": PRESETS.values(),
             "preset_code": zone_settings.preset if zone_settings else "",
             "preset_label": PRESETS[zone_settings.preset].label
@@ -363,6 +377,7 @@ def policy_edit(request, neighbourhood_id: int, reason: str):
         "followup_kind": row.followup_kind,
         "followup_days": row.followup_days,
         "test_days": ",".join(str(d) for d in row.test_days),
+        "whole_household": row.whole_household,
         "note": row.note,
     }
     form = PolicyForm(request.POST or None, initial=initial)
@@ -379,6 +394,7 @@ def policy_edit(request, neighbourhood_id: int, reason: str):
                 followup_days=data["followup_days"] or 0,
                 test_days=data["test_days"],
                 note=data["note"],
+                whole_household=data["whole_household"],
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)

@@ -36,12 +36,17 @@ Apps register in ``AppConfig.ready()``:
 Events in use (payload keys):
 
 - ``screening.positive`` (resident, detected_on, source, actor, ref): an individual positive
-  result (PCR tube of one, individual retest, or a positive antigen report). Control opens or
-  updates the resident's case.
+  result (PCR tube of one, individual retest, or a positive antigen report once staff confirmed
+  it). Control opens or updates the resident's case.
 - ``screening.pool_positive`` (residents, detected_on, actor, ref): a pooled tube came back
   positive. Control puts each member under temporary home control ("retest pending").
+- ``screening.antigen_positive`` (resident, detected_on, actor, ref, report): a resident's antigen
+  self-test was reported positive (household link, leader or API). Not a case and no zone change:
+  control puts the resident (and the household, per the policy's ``whole_household``) under
+  temporary home control 抗原阳性待核酸复核; screening has put the resident on the retest list.
 - ``screening.retest_negative`` (resident, actor, ref): the individual retest was negative.
-  Control ends that temporary control.
+  Control ends that temporary control (pooled tube or antigen), and the housemates' once nobody
+  of the household still awaits a retest.
 - ``control.zone_changed`` (building_ids, compound_ids, actor): zone levels were recomputed and
   changed for these places.
 """

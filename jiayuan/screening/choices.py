@@ -46,6 +46,7 @@ class RetestStatus(models.TextChoices):
     SAMPLED = "sampled", _("已复采")
     NEGATIVE = "negative", _("复核阴性")
     POSITIVE = "positive", _("复核阳性")
+    CONFIRMED = "confirmed", _("工作人员确认阳性")
 
 
 class AntigenResult(models.TextChoices):

@@ -153,7 +153,8 @@ def _antigen(neighbourhood, rng: random.Random, people, day: dt.date) -> str:
         for resident_id, building_id in reported[1:]
     ]
     AntigenReport.objects.bulk_create(rows, batch_size=1000)
-    # One positive through the service: it raises the home-page alert and the control event.
+    # One positive through the service: it raises the home-page alert, joins the retest list and
+    # keeps the resident's household home (抗原阳性待核酸复核); no case, no zone change.
     first = Resident.objects.select_related("household").get(pk=reported[0][0])
     services.antigen_report_submit(
         actor=None, resident=first, date=day, result=AntigenResult.POSITIVE, channel=ReportChannel.HOUSEHOLD

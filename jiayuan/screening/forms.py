@@ -71,7 +71,24 @@ class PersonForm(forms.Form):
     )
 
 
+MSG_CONFIRM_POSITIVE = _("请勾选“确认结果为阳性”后再上报; 如不确定, 请对照说明书再看一遍检测卡。")
+
+
 class AntigenForm(forms.Form):
+    """One antigen result. A positive asks for ``confirm_positive`` (a misread card keeps a
+    household home until the PCR retest) and, where possible, a photo of the card."""
+
     resident = forms.IntegerField(widget=forms.HiddenInput)
     result = forms.ChoiceField(label=_("结果"), choices=AntigenResult.choices, widget=forms.RadioSelect)
+    confirm_positive = forms.BooleanField(label=_("确认结果为阳性"), required=False)
     photo = forms.FileField(label=_("照片(可选)"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("result") == AntigenResult.POSITIVE and not data.get("confirm_positive"):
+            self.add_error("confirm_positive", MSG_CONFIRM_POSITIVE)
+        return data
+
+
+class AntigenConfirmForm(forms.Form):
+    note = forms.CharField(label=_("核实情况(可选)"), max_length=200, required=False)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from jiayuan.accounts.services import household_link_resolve
 from jiayuan.screening import services
-from jiayuan.screening.choices import ReportChannel
+from jiayuan.screening.choices import AntigenResult, ReportChannel
 from jiayuan.screening.forms import AntigenForm
 
 
@@ -25,13 +25,16 @@ def antigen_report(request, token: str):
     form = AntigenForm(request.POST, request.FILES)
     back = reverse("household_home", args=[token]) + "#screening"
     if not form.is_valid():
-        messages.error(request, _("请选择检测结果"))
+        if "confirm_positive" in form.errors and "result" not in form.errors:
+            messages.error(request, form.errors["confirm_positive"][0])
+        else:
+            messages.error(request, _("请选择检测结果"))
         return redirect(back)
     resident = link.household.residents.select_related("household").filter(pk=form.cleaned_data["resident"]).first()
     if resident is None:
         raise Http404
     try:
-        _report, created = services.antigen_report_submit(
+        report, created = services.antigen_report_submit(
             actor=None,
             resident=resident,
             date=timezone.localdate(),
@@ -42,7 +45,11 @@ def antigen_report(request, token: str):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(
-            request, (_("已上报: %(name)s") if created else _("已更新今天的结果: %(name)s")) % {"name": resident.name}
-        )
+        text = (_("已上报: %(name)s") if created else _("已更新今天的结果: %(name)s")) % {"name": resident.name}
+        if report.result == AntigenResult.POSITIVE:
+            # What to do next is on the page just below (the 抗原阳性待核酸复核 box).
+            messages.warning(request, text + _("。请留在家中, 不要外出, 按下方说明等待核酸复核。"))
+            back = reverse("household_home", args=[token]) + "#antigen-next"
+        else:
+            messages.success(request, text)
     return redirect(back)

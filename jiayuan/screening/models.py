@@ -302,15 +302,21 @@ class Exemption(models.Model):
 
 
 class Retest(models.Model):
-    """A member of a positive pooled tube: to be re-sampled individually, under temporary home
-    control (临时管控) until the individual retest comes back negative."""
+    """Someone to re-test individually (单管单采复核), under temporary home control (临时管控) until
+    the individual PCR retest comes back negative: a member of a positive pooled tube
+    (``sample`` and ``source_tube`` set, in that tube's round), or a resident whose antigen
+    self-test was positive (``antigen_report`` set; no round until a sampler swabs them in an
+    open round of their neighbourhood, which then becomes ``round``)."""
 
-    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="retests")
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, null=True, blank=True, related_name="retests")
     neighbourhood = models.ForeignKey(Neighbourhood, on_delete=models.PROTECT, related_name="+")
     building = models.ForeignKey(Building, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     resident = models.ForeignKey("people.Resident", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    sample = models.OneToOneField(Sample, on_delete=models.CASCADE, related_name="retest")
-    source_tube = models.ForeignKey(Tube, on_delete=models.CASCADE, related_name="retests")
+    sample = models.OneToOneField(Sample, on_delete=models.CASCADE, null=True, blank=True, related_name="retest")
+    source_tube = models.ForeignKey(Tube, on_delete=models.CASCADE, null=True, blank=True, related_name="retests")
+    antigen_report = models.OneToOneField(
+        "AntigenReport", on_delete=models.CASCADE, null=True, blank=True, related_name="retest"
+    )
     retest_sample = models.ForeignKey(Sample, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     status = models.CharField(_("状态"), max_length=16, choices=RetestStatus.choices, default=RetestStatus.PENDING)
     home_control = models.BooleanField(_("临时居家管控"), default=True)
@@ -323,12 +329,37 @@ class Retest(models.Model):
         verbose_name = _("复核")
         verbose_name_plural = _("复核")
         ordering = ["round_id", "building_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sample__isnull=False, source_tube__isnull=False) | Q(antigen_report__isnull=False),
+                name="retest_has_a_source",
+            )
+        ]
+        indexes = [models.Index(fields=["neighbourhood", "status"], name="retest_nb_status_idx")]
 
     def __str__(self) -> str:
         return self.audit_repr()
 
     def audit_repr(self) -> str:
-        return f"retest #{self.resident_id or '-'} tube {self.source_tube_id}"
+        source = f"tube {self.source_tube_id}" if self.source_tube_id else f"antigen {self.antigen_report_id}"
+        return f"retest #{self.resident_id or '-'} {source}"
+
+    @property
+    def display_name(self) -> str:
+        if self.resident_id:
+            return self.resident.name
+        return self.sample.display_name if self.sample_id else ""
+
+    @property
+    def source_label(self) -> str:
+        """Why this person is retested: the pooled tube's barcode, or the antigen report."""
+        if self.antigen_report_id:
+            return f"抗原自测阳性 {self.antigen_report.date:%m-%d}"
+        return self.source_tube.barcode if self.source_tube_id else ""
+
+    @property
+    def awaiting_pcr(self) -> bool:
+        return self.status in (RetestStatus.PENDING, RetestStatus.SAMPLED)
 
 
 class ResultImport(models.Model):
@@ -365,6 +396,11 @@ class AntigenReport(models.Model):
     photo = models.FileField(_("照片"), upload_to="antigen/%Y/%m/%d/", blank=True)
     channel = models.CharField(_("来源"), max_length=16, choices=ReportChannel.choices, default=ReportChannel.HOUSEHOLD)
     reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # A positive report opens a case only once staff confirm it (or the PCR retest is positive).
+    confirmed_at = models.DateTimeField(_("确认阳性时间"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

@@ -16,24 +16,30 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.http import Http404
+from django.utils import timezone
 
 from jiayuan.accounts.models import Assignment
+from jiayuan.control.choices import ZoneLevel
+from jiayuan.control.selectors import zone_levels
 from jiayuan.core import crypto, rawsql
 from jiayuan.core.permissions import Action, Role
 from jiayuan.core.scoping import get_scoped_or_404, restrict, scope_ids, scope_sql
 from jiayuan.people.choices import Presence, Tag
-from jiayuan.people.models import Resident
+from jiayuan.people.models import Resident, ResidentTag
 from jiayuan.places.models import Building, Household, Neighbourhood
-from jiayuan.screening.choices import AntigenResult, TubeResult, TubeStatus
+from jiayuan.screening.choices import DOOR_TO_DOOR_TAGS, AntigenResult, RetestStatus, TubeResult, TubeStatus
 from jiayuan.screening.codes import sampling_code
 from jiayuan.screening.models import AntigenReport, Exemption, PlanSlot, Retest, Round, Sample, Station, Tube
 
 __all__ = [
     "antigen_completion",
     "antigen_positive_list",
+    "antigen_retests_for",
     "building_leaders",
     "missed_list",
     "plan_get",
+    "reminder_message",
+    "reminders_for",
     "retest_list",
     "round_get",
     "round_list",
@@ -350,13 +356,20 @@ def round_stats_cached(*, user, round_: Round, ttl: int = 5) -> dict:
 
 
 def retest_list(*, user, round_: Round) -> QuerySet[Retest]:
+    """The round's retests; while the round is open, also the antigen-positive residents of its
+    neighbourhood waiting for a PCR retest that no round has swabbed yet (any open round's retest
+    tube takes them)."""
+    rows = Q(round=round_)
+    if round_.is_open:
+        rows |= Q(round__isnull=True, neighbourhood_id=round_.neighbourhood_id, status=RetestStatus.PENDING)
     return (
-        restrict(Retest.objects.filter(round=round_), user, Action.VIEW_SCREENING)
-        # sample__resident: the list shows ``sample.display_name`` (N+1 without it).
+        restrict(Retest.objects.filter(rows), user, Action.VIEW_SCREENING)
+        # sample__resident: the list shows ``display_name`` (N+1 without it).
         .select_related(
             "resident__household__building",
             "sample__resident",
             "source_tube",
+            "antigen_report",
             "retest_sample__tube",
             "building",
         )
@@ -400,17 +413,95 @@ def plan_message(slot: PlanSlot) -> str:
     return f"{slot.building.name} {window} 到{slot.station.name}采样, 请带好核酸码"
 
 
-def reminder_message(*, round_: Round, building: Building, missed: int) -> str:
-    """The ready-to-send reminder for a building that still has people to test."""
+def _day_word(day: dt.date, today: dt.date) -> str:
+    if day == today:
+        return "今天"
+    if day == today + dt.timedelta(days=1):
+        return "明天"
+    return f"{day:%m月%d日}"
+
+
+def reminder_message(
+    *,
+    round_: Round,
+    building: Building,
+    missed: int,
+    sealed: bool = False,
+    homebound: int = 0,
+    station: str = "",
+    now: dt.datetime | None = None,
+) -> str:
+    """The ready-to-send reminder for a building that still has people to test, fit for the
+    building: a sealed building (``sealed``) waits at home for the door-to-door team, the
+    homebound (``homebound`` of the missed: bedridden, disabled, elderly living alone) are told
+    to wait at home, and once the round's window has passed the text gives no time."""
+    now = timezone.localtime(now)
+    today = now.date()
+    kind = round_.get_kind_display()
     if not round_.is_open:
-        return (
-            f"{building.name}有{missed}位居民漏做{round_.date:%m月%d日}的{round_.get_kind_display()}, "
-            "请联系楼组长或居委会安排补采。"
-        )
-    return (
-        f"{building.name}还有{missed}位居民未做{round_.get_kind_display()}, "
-        f"请尽快到采样点采样(今天 {round_.end_time:%H:%M} 前), 行动不便请联系楼组长安排上门。"
+        if sealed:
+            return (
+                f"{building.name}(封控楼)有{missed}位居民漏做{round_.date:%m月%d日}的{kind}, "
+                "请在家等候上门补采, 不要下楼; 有问题请联系楼组长或居委会。"
+            )
+        return f"{building.name}有{missed}位居民漏做{round_.date:%m月%d日}的{kind}, 请联系楼组长或居委会安排补采。"
+    deadline = dt.datetime.combine(round_.date, round_.end_time, tzinfo=now.tzinfo)
+    in_window = now < deadline
+    day = _day_word(round_.date, today)
+    if sealed:
+        text = f"{building.name}为封控楼, 还有{missed}位居民未做{kind}。请在家等候上门采样, 不要下楼"
+        if in_window:
+            text += f", 上门采样队{day} {round_.end_time:%H:%M} 前到"
+        return text + "; 备好核酸码, 听到敲门再开门。"
+    text = f"{building.name}还有{missed}位居民未做{kind}"
+    if in_window:
+        text += f", 请在{day} {round_.end_time:%H:%M} 前到{station or '采样点'}采样, 带好核酸码"
+    else:
+        text += ", 本轮采样时间已过, 请马上联系楼组长安排补采"
+    if homebound:
+        text += f"。卧床、行动不便或独居老人({homebound}人)请在家等候上门采样, 不用下楼。"
+    else:
+        text += "。行动不便请联系楼组长安排上门。"
+    return text
+
+
+def reminders_for(*, user, round_: Round, rows: list[dict], now: dt.datetime | None = None) -> None:
+    """Fill ``row["reminder"]`` for each building row of ``round_stats`` (with ``building`` and
+    ``missed``), in three queries whatever the number of buildings: the zone levels, the missed
+    homebound per building, and the plan's station per building."""
+    ids = [r["building"].pk for r in rows]
+    if not ids:
+        return
+    levels = zone_levels(building_ids=ids)
+    homebound_tag = Exists(ResidentTag.objects.filter(resident=OuterRef("pk"), tag__in=DOOR_TO_DOOR_TAGS))
+    homebound = dict(
+        missed_list(user=user, round_=round_)
+        .filter(household__building_id__in=ids)
+        .filter(homebound_tag)
+        .order_by()
+        .values_list("household__building_id")
+        .annotate(n=Count("id"))
     )
+    stations: dict[int, str] = {}
+    for bid, name in (
+        PlanSlot.objects.filter(round=round_, building_id__in=ids, door_to_door=False)
+        .order_by("first_slot", "id")
+        .values_list("building_id", "station__name")
+    ):
+        stations.setdefault(bid, name)
+    for r in rows:
+        b = r["building"]
+        r["sealed"] = levels.get(b.pk) == ZoneLevel.SEALED
+        r["homebound"] = homebound.get(b.pk, 0)
+        r["reminder"] = reminder_message(
+            round_=round_,
+            building=b,
+            missed=r["missed"],
+            sealed=r["sealed"],
+            homebound=r["homebound"],
+            station=stations.get(b.pk, ""),
+            now=now,
+        )
 
 
 # --- Antigen ---------------------------------------------------------------------------------------
@@ -485,9 +576,23 @@ def antigen_positive_list(*, user, since: dt.date) -> QuerySet[AntigenReport]:
         restrict(
             AntigenReport.objects.filter(result=AntigenResult.POSITIVE, date__gte=since), user, Action.VIEW_SCREENING
         )
-        .select_related("resident__household__building")
+        .select_related("resident__household__building", "retest", "confirmed_by")
         .order_by("-date", "-updated_at")
     )
+
+
+def antigen_retests_for(*, resident_ids, days: int = 14) -> dict[int, Retest]:
+    """Each resident's latest retest for a positive antigen report of the last ``days`` days (the
+    household link page shows its state: awaiting PCR, confirmed, or cleared)."""
+    since = timezone.now() - dt.timedelta(days=days)
+    out: dict[int, Retest] = {}
+    for row in (
+        Retest.objects.filter(resident_id__in=list(resident_ids), antigen_report__isnull=False, created_at__gte=since)
+        .select_related("antigen_report")
+        .order_by("resident_id", "-id")
+    ):
+        out.setdefault(row.resident_id, row)
+    return out
 
 
 def pcr_positive_list(*, user, since: dt.date) -> QuerySet[Tube]:

@@ -2,7 +2,7 @@
 reports lives here; pages, the API, the importer and the demo all come through these services.
 
 Events published inside the service's transaction (ADR 0006): ``screening.positive``,
-``screening.pool_positive`` and ``screening.retest_negative``.
+``screening.pool_positive``, ``screening.antigen_positive`` and ``screening.retest_negative``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from django.http import Http404
 from django.utils import timezone
 
 # Imported into this module so tests can patch ``jiayuan.screening.services.zone_levels``.
-from jiayuan.control.selectors import zone_levels
+from jiayuan.control.selectors import residents_with_open_case, zone_levels
 from jiayuan.core import context, crypto
 from jiayuan.core.audit import audit_record
 from jiayuan.core.extensions import publish
@@ -63,6 +63,7 @@ from jiayuan.screening.models import (
 __all__ = [
     "ScanOutcome",
     "ScanRejected",
+    "antigen_report_confirm",
     "antigen_report_submit",
     "exemption_add",
     "exemption_remove",
@@ -72,6 +73,7 @@ __all__ = [
     "sample_scan",
     "sample_scan_batch",
     "sample_scan_person",
+    "sample_undo",
     "station_create",
     "station_delete",
     "tube_close",
@@ -426,6 +428,81 @@ def tube_close(*, actor, tube: Tube) -> Tube:
     return tube
 
 
+UNDO_SECONDS = 60
+MSG_UNDO_UNKNOWN = "没有这条采样记录, 可能已撤销"
+MSG_UNDO_NOT_YOURS = "只能撤销自己扫的记录"
+MSG_UNDO_NOT_LAST = "只能撤销自己最近一次扫码"
+MSG_UNDO_LATE = "扫码已超过1分钟, 不能撤销; 如需更正请联系本轮负责人"
+MSG_UNDO_RESULT = "该试管已有检测结果, 不能撤销"
+
+
+@dataclass
+class UndoOutcome:
+    tube: Tube
+    name: str
+    reopened: bool
+
+
+@transaction.atomic
+def sample_undo(*, actor, round_: Round, sample_id: int) -> UndoOutcome:
+    """Undo the sampler's own last scan within ``UNDO_SECONDS`` (a wrong person scanned, a swab
+    dropped): the sample is deleted, its place in the tube is free again (a tube that closed
+    itself on that swab opens again), a retest it answered is pending again. Audited. Refused
+    (``ScanRejected``) for another user's scan, an older scan, after the minute, once the round
+    is finished or the tube has a result."""
+    _check_round_open(round_)
+    user = _user(actor)
+    sample = (
+        Sample.objects.select_for_update(of=("self",))
+        .select_related("resident")
+        .filter(round=round_, pk=sample_id)
+        .first()
+        if isinstance(sample_id, int)
+        else None
+    )
+    if sample is None:
+        raise ScanRejected(MSG_UNDO_UNKNOWN, status=404, code="unknown_sample")
+    if user is None or sample.sampled_by_id != user.pk:
+        raise ScanRejected(MSG_UNDO_NOT_YOURS, status=403, code="not_yours")
+    last = Sample.objects.filter(round=round_, sampled_by=user).order_by("-id").values_list("pk", flat=True).first()
+    if last != sample.pk:
+        raise ScanRejected(MSG_UNDO_NOT_LAST, status=409, code="not_last")
+    if timezone.now() - sample.sampled_at > dt.timedelta(seconds=UNDO_SECONDS):
+        raise ScanRejected(MSG_UNDO_LATE, status=409, code="too_late")
+    tube = Tube.objects.select_for_update().get(pk=sample.tube_id)
+    if tube.result != TubeResult.PENDING:
+        raise ScanRejected(MSG_UNDO_RESULT, status=409, code="has_result")
+    # Full and closed: it closed itself on a swab, this one being the last (a tube is closed by
+    # hand only while it has room), so it opens again.
+    reopened = tube.status == TubeStatus.CLOSED and tube.fill_count >= tube.pool_size
+    tube.fill_count = max(tube.fill_count - 1, 0)
+    fields = ["fill_count"]
+    if reopened:
+        tube.status, tube.closed_at = TubeStatus.OPEN, None
+        fields += ["status", "closed_at"]
+    tube.save(update_fields=fields)
+    for row in Retest.objects.select_for_update().filter(retest_sample=sample):
+        row.status, row.retest_sample = RetestStatus.PENDING, None
+        if row.antigen_report_id:
+            row.round = None
+        row.save(update_fields=["status", "retest_sample", "round"])
+    audit_record(
+        actor=actor,
+        action="screening.sample_undo",
+        obj=sample,
+        changes={
+            "round": round_.pk,
+            "tube": tube.barcode,
+            "fill": tube.fill_count,
+            "reopened": reopened,
+            "retest": sample.is_retest,
+        },
+    )
+    name = sample.display_name
+    sample.delete()
+    return UndoOutcome(tube=tube, name=name, reopened=reopened)
+
+
 @dataclass
 class ScanOutcome:
     tube: Tube
@@ -640,14 +717,10 @@ def _sample_scan(
     _check_round_open(round_)
     resident = _resolve_resident(round_, resident_code, scanned)
     tube = _place_in_tube(actor=actor, round_=round_, barcode=tube_barcode, open_tube=open_tube, retest=retest)
-    retest_row = None
+    retest_rows: list[Retest] = []
     if tube.is_retest:
-        retest_row = (
-            Retest.objects.select_for_update()
-            .filter(round=round_, resident=resident, status=RetestStatus.PENDING)
-            .first()
-        )
-        if retest_row is None:
+        retest_rows = list(_pending_retests(round_, resident.pk))
+        if not retest_rows:
             raise ScanRejected(MSG_NOT_ON_RETEST, status=422, code="not_on_retest")
     outcome = _resident_outcome(actor, round_, resident, tube)
     sample = outcome.sample
@@ -666,15 +739,28 @@ def _sample_scan(
         raise ScanRejected(_msg_duplicate(first or "?"), status=409, code="duplicate")
     if not recorded:
         raise _Replay
-    if retest_row is not None:
+    for retest_row in retest_rows:
+        # An antigen-positive resident's retest joins the round that swabs them.
+        retest_row.round = round_
         retest_row.status = RetestStatus.SAMPLED
         retest_row.retest_sample = sample
-        retest_row.save(update_fields=["status", "retest_sample"])
+        retest_row.save(update_fields=["round", "status", "retest_sample"])
     if connection.vendor != "postgresql":
         audit_record(actor=actor, action="screening.sample", obj=sample, changes=changes)
         if record is not None and not _record_answer(record[0], record[1], 201, outcome.as_dict()):
             raise _Replay
     return outcome
+
+
+def _pending_retests(round_: Round, resident_id: int):
+    """The resident's retests a retest tube of ``round_`` takes: this round's pooled-tube retests,
+    and antigen retests of the round's neighbourhood not yet swabbed in any round."""
+    return (
+        Retest.objects.select_for_update()
+        .filter(resident_id=resident_id, status=RetestStatus.PENDING)
+        .filter(Q(round=round_) | Q(round__isnull=True, neighbourhood_id=round_.neighbourhood_id))
+        .order_by("id")
+    )
 
 
 def _sample_statement(
@@ -1278,15 +1364,18 @@ def tube_result_record(*, actor, round_: Round, barcode: str, result: str) -> Re
     retests = 0
     if tube.is_retest:
         for sample in samples:
-            row = Retest.objects.select_for_update().filter(retest_sample=sample).first()
-            if row is None:
+            rows = list(Retest.objects.select_for_update().filter(retest_sample=sample).order_by("id"))
+            if not rows:
                 continue
-            row.status = RetestStatus.POSITIVE if result == TubeResult.POSITIVE else RetestStatus.NEGATIVE
-            row.resolved_at = timezone.now()
-            if result == TubeResult.NEGATIVE:
-                row.home_control = False
-            row.save(update_fields=["status", "resolved_at", "home_control"])
-            audit_record(actor=actor, action="screening.retest_result", obj=row, changes={"result": result})
+            for row in rows:
+                if row.status == RetestStatus.CONFIRMED:
+                    continue  # staff confirmed the antigen result meanwhile: the case is open
+                row.status = RetestStatus.POSITIVE if result == TubeResult.POSITIVE else RetestStatus.NEGATIVE
+                row.resolved_at = timezone.now()
+                if result == TubeResult.NEGATIVE:
+                    row.home_control = False
+                row.save(update_fields=["status", "resolved_at", "home_control"])
+                audit_record(actor=actor, action="screening.retest_result", obj=row, changes={"result": result})
             if sample.resident_id:
                 if result == TubeResult.POSITIVE:
                     publish(
@@ -1449,8 +1538,13 @@ def antigen_report_submit(
     channel: str = ReportChannel.HOUSEHOLD,
 ) -> tuple[AntigenReport, bool]:
     """Record one resident's antigen result for a day; a second report the same day replaces the
-    first (audited as an update). A new positive publishes ``screening.positive``. Returns the
-    report and whether it was created."""
+    first (audited as an update). Returns the report and whether it was created.
+
+    A new positive is not a case by itself: the resident joins the retest list (an antigen
+    ``Retest``, unless one is still pending or the resident already has an open case) and
+    ``screening.antigen_positive`` is published, on which control keeps the resident (and the
+    household, per the policy) home under 抗原阳性待核酸复核. The case opens on a positive PCR
+    retest or when staff confirm the report (``antigen_report_confirm``)."""
     errors: dict[str, list[str]] = {}
     if result not in AntigenResult.values:
         errors["result"] = ["结果应为阴性、阳性或无效"]
@@ -1491,14 +1585,7 @@ def antigen_report_submit(
             changes={"result": result, "before": before, "channel": channel, "photo": bool(photo)},
         )
         if result == AntigenResult.POSITIVE and before != AntigenResult.POSITIVE:
-            publish(
-                "screening.positive",
-                resident=resident,
-                detected_on=date,
-                source="antigen",
-                actor=_user(actor),
-                ref=f"抗原自测 {date:%m-%d}",
-            )
+            _antigen_positive(actor=actor, report=report, resident=resident)
     except BaseException:
         # The report rolls back: the photo file just written must not stay behind, unreferenced.
         if photo is not None:
@@ -1506,6 +1593,79 @@ def antigen_report_submit(
                 report.photo.storage.delete(report.photo.name)
         raise
     return report, created
+
+
+def _antigen_positive(*, actor, report: AntigenReport, resident: Resident) -> None:
+    if resident.pk in residents_with_open_case([resident.pk]):
+        return  # already a case: the case's rules apply, nothing to retest
+    pending = Retest.objects.filter(
+        resident=resident, antigen_report__isnull=False, status__in=(RetestStatus.PENDING, RetestStatus.SAMPLED)
+    ).exists()
+    if not pending:
+        retest = Retest.objects.create(
+            neighbourhood_id=report.neighbourhood_id,
+            building_id=report.building_id,
+            resident=resident,
+            antigen_report=report,
+            home_control=True,
+        )
+        audit_record(
+            actor=actor if actor is not None else "household-link",
+            action="screening.retest_list",
+            obj=retest,
+            changes={"antigen_report": report.pk, "home_control": True},
+        )
+    publish(
+        "screening.antigen_positive",
+        resident=resident,
+        detected_on=report.date,
+        actor=_user(actor),
+        ref=f"抗原自测 {report.date:%m-%d}",
+        report=report,
+    )
+
+
+MSG_NOT_POSITIVE = "只有阳性的抗原报告需要确认"
+MSG_ALREADY_CONFIRMED = "该抗原阳性报告已确认"
+
+
+@transaction.atomic
+def antigen_report_confirm(*, actor, report: AntigenReport, note: str = "") -> AntigenReport:
+    """Staff confirm a positive antigen report (seen the photo, called the resident …): the case
+    opens now (``screening.positive``, source antigen), without waiting for the PCR retest; the
+    report's pending retest is resolved as confirmed. Audited. The caller checks the permission
+    (``MANAGE_CASES``)."""
+    report = (
+        AntigenReport.objects.select_for_update(of=("self",)).select_related("resident__household").get(pk=report.pk)
+    )
+    if report.result != AntigenResult.POSITIVE:
+        raise ValidationError({"__all__": [MSG_NOT_POSITIVE]})
+    if report.confirmed_at is not None:
+        raise ValidationError({"__all__": [MSG_ALREADY_CONFIRMED]})
+    now = timezone.now()
+    report.confirmed_at = now
+    report.confirmed_by = _user(actor)
+    report.save(update_fields=["confirmed_at", "confirmed_by", "updated_at"])
+    resolved = Retest.objects.filter(
+        resident_id=report.resident_id,
+        antigen_report__isnull=False,
+        status__in=(RetestStatus.PENDING, RetestStatus.SAMPLED),
+    ).update(status=RetestStatus.CONFIRMED, resolved_at=now, home_control=False)
+    audit_record(
+        actor=actor,
+        action="screening.antigen_confirm",
+        obj=report,
+        changes={"retests_resolved": resolved, "note": (note or "").strip()[:200]},
+    )
+    publish(
+        "screening.positive",
+        resident=report.resident,
+        detected_on=report.date,
+        source="antigen",
+        actor=_user(actor),
+        ref=f"抗原自测 {report.date:%m-%d} 经工作人员确认",
+    )
+    return report
 
 
 def _delete_files_on_commit(names: list[str]) -> None:

@@ -22,9 +22,11 @@ urlpatterns = [
     path("<int:round_id>/sample/scan/", views.sampler_scan, name="sampler_scan"),
     path("<int:round_id>/sample/close/", views.sampler_close, name="sampler_close"),
     path("<int:round_id>/sample/person/", views.sampler_person, name="sampler_person"),
+    path("<int:round_id>/sample/undo/", views.sampler_undo, name="sampler_undo"),
     path("sampler/", views.sampler_home, name="sampler_home"),
     path("cards/", views.cards, name="cards"),
     path("antigen/", views.antigen, name="antigen"),
     path("antigen/report/", views.antigen_report, name="antigen_report"),
     path("antigen/<int:report_id>/photo/", views.antigen_photo, name="antigen_photo"),
+    path("antigen/<int:report_id>/confirm/", views.antigen_confirm, name="antigen_confirm"),
 ]

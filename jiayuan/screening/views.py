@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -27,6 +28,7 @@ from jiayuan.screening import exporting, results_import, selectors, services, sh
 from jiayuan.screening.choices import ReportChannel, RoundStatus, TubeResult, TubeStatus
 from jiayuan.screening.codes import looks_like_resident_code, sampling_code
 from jiayuan.screening.forms import (
+    AntigenConfirmForm,
     AntigenForm,
     ExemptForm,
     PersonForm,
@@ -35,7 +37,7 @@ from jiayuan.screening.forms import (
     StationForm,
     TubeResultForm,
 )
-from jiayuan.screening.models import AntigenReport, Exemption, ResultImport, Station, Tube
+from jiayuan.screening.models import AntigenReport, Exemption, ResultImport, Sample, Station, Tube
 
 
 def _int_or_none(value) -> int | None:
@@ -206,8 +208,7 @@ def missed(request, round_id: int):
     page = paginate(request, residents)
     stats = selectors.round_stats(user=request.user, round_=round_)
     rows = [r for r in stats["buildings"] if r["missed"] and r["building"] is not None]
-    for r in rows:
-        r["reminder"] = selectors.reminder_message(round_=round_, building=r["building"], missed=r["missed"])
+    selectors.reminders_for(user=request.user, round_=round_, rows=rows)
     return render(
         request,
         "screening/missed.html",
@@ -402,11 +403,29 @@ def _sampler_context(request, round_, *, state="idle", message="", sound="") -> 
         "round": round_,
         "tube": tube,
         "recent": recent,
+        "undo": _undoable(request, round_),
         "state": state,
         "message": message,
         "sound": sound,
         "person_form": PersonForm(),
     }
+
+
+def _undoable(request, round_) -> dict | None:
+    """The sampler's own last scan in this round while it may still be undone (one query)."""
+    if not round_.is_open:
+        return None
+    since = timezone.now() - dt.timedelta(seconds=services.UNDO_SECONDS)
+    last = (
+        Sample.objects.filter(round=round_, sampled_by=request.user)
+        .select_related("resident", "tube")
+        .order_by("-id")
+        .first()
+    )
+    if last is None or last.sampled_at < since or last.tube.result != TubeResult.PENDING:
+        return None
+    left = services.UNDO_SECONDS - int((timezone.now() - last.sampled_at).total_seconds())
+    return {"sample": last, "seconds": max(left, 1)}
 
 
 @login_required
@@ -500,6 +519,30 @@ def sampler_close(request, round_id: int):
         "size": tube.pool_size,
     }
     return _sampler_answer(request, round_, state="full", message=message, sound="full")
+
+
+@login_required
+@require_POST
+def sampler_undo(request, round_id: int):
+    """Undo the sampler's own last scan, within a minute (``services.sample_undo``)."""
+    round_ = selectors.round_get(user=request.user, round_id=round_id, action=Action.SAMPLE)
+    try:
+        outcome = services.sample_undo(
+            actor=request.user, round_=round_, sample_id=_int_or_none(request.POST.get("sample")) or 0
+        )
+    except services.ScanRejected as exc:
+        return _sampler_answer(request, round_, state="error", message=exc.message_text, sound="error")
+    tube = outcome.tube
+    if tube.status == TubeStatus.OPEN:
+        # Back in the tube the undone swab was in: the next scan fills the place it freed.
+        request.session[_session_key(round_)] = tube.barcode
+    message = _("已撤销 %(name)s, 试管 %(tube)s 现为 %(fill)s/%(size)s") % {
+        "name": outcome.name,
+        "tube": tube.barcode,
+        "fill": tube.fill_count,
+        "size": tube.pool_size,
+    }
+    return _sampler_answer(request, round_, state="tube", message=message, sound="tube")
 
 
 @login_required
@@ -599,6 +642,7 @@ def antigen(request):
             "page": page,
             "can_report": can_report,
             "positives": positives,
+            "can_confirm": can(request.user, Action.MANAGE_CASES),
             "no_phone": request.GET.get("no_phone", "1") == "1",
         },
     )
@@ -612,7 +656,10 @@ def antigen_report(request):
     if not back.startswith("/") or back.startswith("//"):
         back = "/screening/antigen/"
     if not form.is_valid():
-        messages.error(request, _("请选择结果"))
+        if "confirm_positive" in form.errors and "result" not in form.errors:
+            messages.error(request, form.errors["confirm_positive"][0])
+        else:
+            messages.error(request, _("请选择结果"))
         return redirect(back)
     resident = get_scoped_or_404(
         Resident.objects.select_related("household"),
@@ -622,7 +669,7 @@ def antigen_report(request):
     )
     date = _date_or_today(request.POST.get("date"))
     try:
-        _report, created = services.antigen_report_submit(
+        report, created = services.antigen_report_submit(
             actor=request.user,
             resident=resident,
             date=date,
@@ -633,10 +680,35 @@ def antigen_report(request):
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
-        messages.success(
-            request, (_("已代报: %(name)s") if created else _("已更新: %(name)s")) % {"name": resident.name}
-        )
+        text = (_("已代报: %(name)s") if created else _("已更新: %(name)s")) % {"name": resident.name}
+        if report.result == "positive" and report.confirmed_at is None:
+            text += _("。抗原阳性: 已临时居家管控并列入核酸复核名单, 请告知本人居家等待复核。")
+        messages.success(request, text)
     return redirect(back)
+
+
+@login_required
+@require_POST
+def antigen_confirm(request, report_id: int):
+    """Staff confirm a positive antigen report: the case opens now (``MANAGE_CASES``, audited)."""
+    report = get_scoped_or_404(
+        AntigenReport.objects.select_related("resident"), request.user, Action.MANAGE_CASES, pk=report_id
+    )
+    form = AntigenConfirmForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        services.antigen_report_confirm(actor=request.user, report=report, note=note)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request,
+            _("已确认 %(name)s 抗原阳性, 已登记为阳性病例, 分区等级已重新计算。") % {"name": report.resident.name},
+        )
+    back = request.POST.get("next", "")
+    if back.startswith("/") and not back.startswith("//"):
+        return redirect(back)
+    return redirect(reverse("screening:antigen") + "#antigen-positives")
 
 
 @login_required

@@ -1,7 +1,9 @@
 """One lockdown, across the apps: a positive pooled tube puts its members under temporary home
 control; an individual retest turns one of them into a case, which seals the building; the sealed
 building then gets door-to-door sampling in the next round's plan and door delivery only for its
-group-buy orders; the other member's negative retest ends their home control.
+group-buy orders; the other member's negative retest ends their home control. A positive antigen
+self-report, by contrast, only keeps the household home until staff confirm it (or a PCR retest is
+positive): no case, no sealing before that.
 
 Each app tests its own side of the events; this test runs them together, with no monkeypatching.
 """
@@ -116,3 +118,33 @@ def test_positive_pool_to_case_to_sealed_building_to_door_service(
         actor=head, group_buy=open_buy, household=household, quantities={item.pk: 1}, delivery_mode="door"
     )
     assert created and order.delivery_mode == "door"
+
+
+@pytest.mark.django_db
+def test_positive_antigen_waits_for_pcr_then_confirmed_case_seals(people, head, neighbourhood, building, household):
+    """A positive antigen self-report is not a case: the reporter and their household stay home
+    (抗原阳性待核酸复核) and the building keeps its zone; the case, and the sealing, come only when
+    staff confirm the report (or a PCR retest is positive)."""
+    a, b = people["a"], people["b"]
+    today = timezone.localdate()
+    report, _ = screening.antigen_report_submit(actor=None, resident=a, date=today, result="positive")
+
+    def awaiting(resident):
+        return Quarantine.objects.filter(
+            resident=resident, reason=QuarantineReason.ANTIGEN_POSITIVE, status=QuarantineStatus.ACTIVE
+        )
+
+    assert awaiting(a).exists() and awaiting(b).get().via_household
+    assert not Case.objects.exists()
+    assert zone_levels(building_ids=[building.pk])[building.pk] == ZoneLevel.PRECAUTION
+    # Not sealed, so the next round still calls the building to the station (the household is
+    # kept home by its own control, not by a zone).
+    round1 = screening.round_create(actor=head, neighbourhood=neighbourhood, date=today, pool_size=10)
+    screening.station_create(actor=head, round_=round1, name="南门采样点", kind="fixed")
+    plan = screening.plan_generate(actor=head, round_=round1)
+    assert not any(s.door_to_door for s in plan.slots if s.building_id == building.pk)
+
+    screening.antigen_report_confirm(actor=head, report=report)
+    assert Case.objects.get(resident=a).detected_on == today
+    assert zone_levels(building_ids=[building.pk])[building.pk] == ZoneLevel.SEALED
+    assert not awaiting(a).exists() and awaiting(b).exists()  # b waits to be registered as a contact

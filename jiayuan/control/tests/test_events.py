@@ -9,9 +9,16 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from jiayuan.control.choices import CaseSource, HouseholdMark, QuarantineReason, QuarantineStatus, ZoneLevel
+from jiayuan.control.choices import (
+    CaseSource,
+    HouseholdMark,
+    QuarantineKind,
+    QuarantineReason,
+    QuarantineStatus,
+    ZoneLevel,
+)
 from jiayuan.control.models import Case, Quarantine
-from jiayuan.control.selectors import household_marks, zone_levels
+from jiayuan.control.selectors import household_marks, household_may_go_out, zone_levels
 from jiayuan.control.tests.conftest import TODAY
 from jiayuan.core import extensions
 from jiayuan.core.models import AuditEvent
@@ -100,3 +107,115 @@ def test_concurrent_positives_for_one_resident_open_one_case(building, resident)
         t.join()
     assert errors == []
     assert Case.objects.filter(resident=resident).count() == 1
+
+
+# --- A positive antigen report: temporary home control, not a case -----------------------------
+
+
+def _antigen_positive(resident, actor=None):
+    extensions.publish(
+        "screening.antigen_positive", resident=resident, detected_on=TODAY, actor=actor, ref="抗原自测 04-20"
+    )
+
+
+def _active(resident):
+    return Quarantine.objects.filter(resident=resident, status=QuarantineStatus.ACTIVE)
+
+
+def test_antigen_positive_keeps_the_resident_and_household_home_without_a_case(
+    frozen, building, household, resident, make_resident
+):
+    mate = make_resident(household, name="王妻")
+    away = make_resident(household, name="王子", presence="away")
+    _antigen_positive(resident)
+    _antigen_positive(resident)  # the same event again starts nothing new
+
+    own = _active(resident).get()
+    assert own.reason == QuarantineReason.ANTIGEN_POSITIVE and own.kind == QuarantineKind.HOME
+    assert own.get_reason_display() == "抗原阳性待核酸复核"
+    assert not own.via_household
+    # The default (Shanghai 2022) policy keeps the whole household home: the present members.
+    housemate = _active(mate).get()
+    assert housemate.reason == QuarantineReason.ANTIGEN_POSITIVE and housemate.via_household
+    assert not Quarantine.objects.filter(resident=away).exists()
+    assert AuditEvent.objects.filter(action="quarantine.start").count() == 2
+
+    # Not a case, and the zone does not move.
+    assert not Case.objects.exists()
+    assert zone_levels(building_ids=[building.pk])[building.pk] == ZoneLevel.PRECAUTION
+    assert household_marks([household.pk])[household.pk]["mark"] == HouseholdMark.ANTIGEN
+    assert household_may_go_out(household)[0] is False
+
+
+def test_negative_retest_frees_the_household_once_nobody_awaits_one(frozen, head, household, resident, make_resident):
+    mate = make_resident(household, name="王妻")
+    child = make_resident(household, name="王女")
+    _antigen_positive(resident)
+    _antigen_positive(mate)  # kept home for her husband, then a positive of her own
+    assert not _active(mate).get().via_household
+    assert _active(child).get().via_household
+
+    extensions.publish("screening.retest_negative", resident=resident, actor=head, ref="S1")
+    assert not _active(resident).exists()
+    assert _active(mate).exists() and _active(child).exists()  # the mother still awaits her retest
+
+    extensions.publish("screening.retest_negative", resident=mate, actor=head, ref="S2")
+    assert not _active(mate).exists()
+    freed = Quarantine.objects.get(resident=child)
+    assert freed.status == QuarantineStatus.RELEASED and "同住人单管复核阴性" in freed.end_reason
+    assert household.pk not in household_marks([household.pk])
+
+
+def test_confirmed_case_keeps_housemates_home_until_they_are_contacts(
+    frozen, head, building, household, resident, make_resident
+):
+    from jiayuan.control import services
+
+    mate = make_resident(household, name="王妻")
+    _antigen_positive(resident)
+    extensions.publish(
+        "screening.positive", resident=resident, detected_on=TODAY, source="antigen", actor=head, ref="confirmed"
+    )
+    case = Case.objects.get(resident=resident)
+    assert case.source == CaseSource.ANTIGEN
+    assert Quarantine.objects.get(resident=resident).status == QuarantineStatus.TRANSFERRED
+    assert zone_levels(building_ids=[building.pk])[building.pk] == ZoneLevel.SEALED
+    # A negative retest of someone else does not free the household of a case waiting at home.
+    extensions.publish("screening.retest_negative", resident=resident, actor=head, ref="late")
+    assert _active(mate).get().reason == QuarantineReason.ANTIGEN_POSITIVE
+
+    services.contact_add(actor=head, case=case, resident=mate)
+    temporary = Quarantine.objects.get(resident=mate, reason=QuarantineReason.ANTIGEN_POSITIVE)
+    assert temporary.status == QuarantineStatus.TRANSFERRED and temporary.end_reason == "转为密接隔离"
+    assert _active(mate).get().reason == QuarantineReason.CLOSE_CONTACT
+
+
+def test_whole_household_follows_the_policy(frozen, head, neighbourhood, household, resident, make_resident):
+    from jiayuan.control import services
+
+    mate = make_resident(household, name="王妻")
+    assert services.policy_for(neighbourhood.pk, QuarantineReason.POSITIVE_POOL).whole_household is False
+    row = services.policy_update(
+        actor=head,
+        neighbourhood=neighbourhood,
+        reason=QuarantineReason.ANTIGEN_POSITIVE,
+        kind=QuarantineKind.HOME,
+        days=2,
+        whole_household=False,
+    )
+    assert "同住人" not in row.summary
+    _antigen_positive(resident)
+    assert _active(resident).exists() and not _active(mate).exists()
+    # Editing another field leaves the setting as it is.
+    row = services.policy_update(
+        actor=head, neighbourhood=neighbourhood, reason=QuarantineReason.ANTIGEN_POSITIVE, kind="home", days=3
+    )
+    assert row.whole_household is False
+
+
+def test_resident_with_an_open_case_is_left_alone(frozen, head, household, resident, make_resident):
+    mate = make_resident(household, name="王妻")
+    extensions.publish("screening.positive", resident=resident, detected_on=TODAY, source="pcr", actor=head, ref="T")
+    _antigen_positive(resident)
+    assert not Quarantine.objects.filter(reason=QuarantineReason.ANTIGEN_POSITIVE).exists()
+    assert not _active(mate).exists()

@@ -55,6 +55,7 @@ def events():
     seen: dict[str, list[dict]] = {
         "screening.positive": [],
         "screening.pool_positive": [],
+        "screening.antigen_positive": [],
         "screening.retest_negative": [],
     }
     handlers = {}

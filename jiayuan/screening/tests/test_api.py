@@ -240,7 +240,9 @@ def test_antigen_report_replaces_same_day_and_is_idempotent(client, frozen, make
     assert replaced.status_code == 200 and replaced.json()["created"] is False
     assert AntigenReport.objects.get(resident=r).result == "positive"
     assert AntigenReport.objects.count() == 1
-    assert [e["source"] for e in events["screening.positive"]] == ["antigen"]
+    # A positive antigen report is not a case: the resident awaits the PCR retest.
+    assert [e["resident"].pk for e in events["screening.antigen_positive"]] == [r.pk]
+    assert events["screening.positive"] == []
     other = post(
         client, "/api/v1/antigen-reports", {**body, "resident": residents["b2"][0].pk, "idempotency_key": ""}, leader
     )

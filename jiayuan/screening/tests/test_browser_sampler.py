@@ -59,3 +59,13 @@ def test_sampler_fills_a_tube_on_a_phone(live_server, browser_page, frozen, neig
     expect(status).to_contain_text("请先扫描试管条码开管")
     tube = Tube.objects.get(round=round_, barcode="TB-0001")
     assert tube.fill_count == 5 and tube.status == "closed"
+
+    # The last swab was the wrong person: undo it within the minute; the tube opens again at 4/5.
+    undo = page.get_by_role("button", name=f"撤销上一条: {people[4].name}")
+    expect(undo).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "sampler-undo.png"))
+    undo.click()
+    expect(status).to_contain_text(f"已撤销 {people[4].name}")
+    expect(page.locator("#tube-fill")).to_have_text("4/5")
+    tube.refresh_from_db()
+    assert tube.fill_count == 4 and tube.status == "open"

@@ -181,14 +181,25 @@ def test_household_link_panel_and_antigen_replace_same_day(
     assert code(me) in page and "<svg" in page
     url = f"/h/{token}/screening/antigen/"
     client.post(url, {"resident": me.pk, "result": "negative"})
+    # A positive is asked to be confirmed first: without the tick nothing changes.
+    resp = client.post(url, {"resident": me.pk, "result": "positive"}, follow=True)
+    assert "确认结果为阳性" in resp.content.decode()
+    assert AntigenReport.objects.get(resident=me).result == "negative"
     photo = SimpleUploadedFile("a.jpg", b"\xff\xd8\xff fake jpeg", content_type="image/jpeg")
-    resp = client.post(url, {"resident": me.pk, "result": "positive", "photo": photo}, follow=True)
-    assert "已更新今天的结果" in resp.content.decode()
+    resp = client.post(
+        url, {"resident": me.pk, "result": "positive", "confirm_positive": "1", "photo": photo}, follow=True
+    )
+    page = resp.content.decode()
+    assert "已更新今天的结果" in page
+    assert "抗原阳性待核酸复核" in page and 'id="antigen-next"' in page
     report = AntigenReport.objects.get(resident=me)
     assert report.result == "positive" and report.photo
     assert AntigenReport.objects.count() == 1
     assert AuditEvent.objects.filter(action="screening.antigen_report_update").count() == 1
-    assert len(events["screening.positive"]) == 1
+    # Not a case by itself: the resident awaits the PCR retest.
+    assert len(events["screening.antigen_positive"]) == 1
+    assert events["screening.positive"] == []
+    assert Retest.objects.get(antigen_report=report).status == "pending"
     # Someone else's resident through this link: 404.
     assert client.post(url, {"resident": residents["b2"][0].pk, "result": "negative"}).status_code == 404
     assert client.post("/h/forged/screening/antigen/", {"resident": me.pk, "result": "negative"}).status_code == 404

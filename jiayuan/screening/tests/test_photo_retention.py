@@ -69,14 +69,14 @@ def test_a_report_that_fails_leaves_no_photo_file_behind(household, make_residen
     r = make_resident(household, name="丁")
 
     def broken(**payload):
-        raise RuntimeError("case service down")
+        raise RuntimeError("control service down")
 
-    extensions.subscribe("screening.positive", broken)
+    extensions.subscribe("screening.antigen_positive", broken)
     try:
         with pytest.raises(RuntimeError):
             screening.antigen_report_submit(
                 actor=None, resident=r, date=timezone.localdate(), result="positive", photo=_photo()
             )
     finally:
-        extensions._handlers["screening.positive"].remove(broken)
+        extensions._handlers["screening.antigen_positive"].remove(broken)
     assert not any(Path(settings.MEDIA_ROOT).rglob("*.jpg"))

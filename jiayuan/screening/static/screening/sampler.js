@@ -41,8 +41,25 @@
       input.focus();
     }
   }
-  document.addEventListener("DOMContentLoaded", function () { settle(false); });
-  document.body.addEventListener("htmx:afterSwap", function () { settle(true); });
+  // The undo button goes once its minute is over (the server refuses it then anyway).
+  var undoTimer = null;
+  function undoCountdown() {
+    if (undoTimer) { clearInterval(undoTimer); undoTimer = null; }
+    var form = document.getElementById("undo");
+    if (!form) return;
+    var left = parseInt(form.getAttribute("data-seconds"), 10) || 0;
+    undoTimer = setInterval(function () {
+      left -= 1;
+      var shown = form.querySelector(".left");
+      if (shown) shown.textContent = String(Math.max(left, 0));
+      if (left <= 0 || !document.body.contains(form)) {
+        clearInterval(undoTimer); undoTimer = null;
+        if (document.body.contains(form)) form.remove();
+      }
+    }, 1000);
+  }
+  document.addEventListener("DOMContentLoaded", function () { settle(false); undoCountdown(); });
+  document.body.addEventListener("htmx:afterSwap", function () { settle(true); undoCountdown(); });
   // The first tap unlocks audio on phones.
   document.addEventListener("pointerdown", function () { var a = audio(); if (a && a.state === "suspended") a.resume(); }, { once: true });
 })();
