@@ -109,3 +109,16 @@ def test_on_a_phone_the_menu_shows_it_scrolls_and_every_control_is_finger_sized(
     )
     assert heights
     assert not [h for h in heights if h[1] < 44], heights
+
+
+def test_pages_show_people_by_display_name_not_login():
+    """Who did something (confirmed, delivered, reviewed …) is shown by display name (``str(user)``);
+    only the sign-in and team pages, where the login itself matters, print ``username``."""
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{n}"
+        for path in PACKAGE.rglob("*.html")
+        if "tests" not in path.parts and "accounts" not in path.parts and path.name != "base.html"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if ".username" in line or ".get_username" in line
+    ]
+    assert not offenders
