@@ -91,7 +91,7 @@ def audit_log(request):
 
 
 def help_section(request):
-    """"帮助": the guide's section ``?s=<key>`` (``core.help.SECTIONS``) in the page's language."""
+    """ "帮助": the guide's section ``?s=<key>`` (``core.help.SECTIONS``) in the page's language."""
     return redirect(guide.section_url(request.GET.get("s", ""), guide.guide_lang(request.LANGUAGE_CODE)))
 
 
