@@ -22,4 +22,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler404 = "jiayuan.core.errors.not_found"
 handler500 = "jiayuan.core.errors.server_error"

@@ -18,7 +18,7 @@ from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 
-__all__ = ["RETRY_AFTER", "DatabaseUnavailableMiddleware", "db_unavailable_response", "server_error"]
+__all__ = ["RETRY_AFTER", "DatabaseUnavailableMiddleware", "db_unavailable_response", "not_found", "server_error"]
 
 RETRY_AFTER = 5  # seconds: a PostgreSQL restart or failover takes a few
 log = logging.getLogger(__name__)
@@ -71,3 +71,12 @@ def server_error(request):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "系统出错了 / Server error", "code": "server_error", "errors": []}, status=500)
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+def not_found(request, exception=None):
+    """``handler404``: JSON on the API (``{"detail", "code": "not_found"}``), the site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "未找到", "code": "not_found", "errors": []}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

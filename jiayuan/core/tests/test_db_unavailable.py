@@ -58,3 +58,12 @@ def test_other_errors_stay_500s(monkeypatch, make_user, neighbourhood):
 
     monkeypatch.setattr("jiayuan.core.views.resident_counts", boom)
     assert client.get("/").status_code == 500
+
+
+def test_an_unknown_api_path_is_a_json_404_and_a_page_path_the_site_page(client):
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404
+    assert api.json()["code"] == "not_found"
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404
+    assert "找不到这个页面" in page.content.decode()
