@@ -115,7 +115,7 @@ def _cleanup(cursor, nb_ids: list[int]) -> None:
 
 
 class Server:
-    def __init__(self, workers: int, threads: int) -> None:
+    def __init__(self, workers: int, threads: int, extra: list[str] | None = None) -> None:
         self.port = _free_port()
         env = dict(os.environ, JIAYUAN_CONN_MAX_AGE="600", JIAYUAN_ALLOWED_HOSTS="127.0.0.1,localhost")
         granian = str(Path(sys.executable).parent / "granian")
@@ -133,6 +133,7 @@ class Server:
                 "--blocking-threads",
                 str(threads),
                 "--no-log",
+                *(extra or []),
                 "jiayuan.wsgi:application",
             ],
             cwd=str(ROOT),

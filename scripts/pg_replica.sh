@@ -4,6 +4,7 @@
 # ports chosen free; nothing is left behind after `stop`.
 #
 #   eval "$(bash scripts/pg_replica.sh start)"   # exports JY_REPLICA_DIR, JY_PRIMARY_PORT, JY_REPLICA_PORT
+#   eval "$(bash scripts/pg_replica.sh start --primary-only)"   # no replica (bench/faults.py)
 #   bash scripts/pg_replica.sh stop "$JY_REPLICA_DIR"
 #
 # As root the servers run as the `postgres` system user (initdb refuses root).
@@ -20,6 +21,7 @@ free_port() {
 }
 
 start() {
+  local primary_only="${1:-}"
   [ -x "$PGBIN/initdb" ] || { echo "no PostgreSQL binaries at $PGBIN (apt-get install postgresql-15)" >&2; exit 1; }
   local dir primary_port replica_port
   dir=$(mktemp -d /tmp/jiayuan-replica.XXXXXX)
@@ -33,6 +35,10 @@ start() {
   local opts="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c fsync=off -c full_page_writes=off"
   opts="$opts -c wal_level=replica -c max_wal_senders=4 -c hot_standby=on -c max_connections=60"
   as_pg "$PGBIN/pg_ctl" -D "$dir/primary" -l "$dir/primary.log" -w -t 30 -o "$opts -c port=$primary_port" start >/dev/null
+  if [ "$primary_only" = "--primary-only" ]; then
+    echo "export JY_REPLICA_DIR=$dir JY_PRIMARY_PORT=$primary_port"
+    return
+  fi
   as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$dir/replica" -R -X stream >"$dir/basebackup.log" 2>&1
   as_pg "$PGBIN/pg_ctl" -D "$dir/replica" -l "$dir/replica.log" -w -t 30 -o "$opts -c port=$replica_port" start >/dev/null
   echo "export JY_REPLICA_DIR=$dir JY_PRIMARY_PORT=$primary_port JY_REPLICA_PORT=$replica_port"
@@ -48,7 +54,7 @@ stop() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) start "${2:-}" ;;
   stop) stop "${2:-}" ;;
   *) echo "usage: $0 start | stop DIR" >&2; exit 2 ;;
 esac
