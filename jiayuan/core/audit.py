@@ -9,10 +9,10 @@ from django.db import models
 from jiayuan.core import context
 from jiayuan.core.models import AuditEvent
 
-__all__ = ["audit_record"]
+__all__ = ["audit_event", "audit_record"]
 
 
-def audit_record(
+def audit_event(
     *,
     actor,
     action: str,
@@ -23,7 +23,7 @@ def audit_record(
     neighbourhood_id: int | None = None,
     changes: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one audit event inside the caller's transaction.
+    """One audit event, not yet saved: for services that write many at once with ``bulk_create``.
 
     ``obj`` fills type, id and repr (its ``audit_repr()`` if it has one, which must be masked);
     ``neighbourhood_id`` defaults to ``obj.neighbourhood_id``.
@@ -36,7 +36,7 @@ def audit_record(
             neighbourhood_id = getattr(obj, "neighbourhood_id", None)
     ctx = context.current()
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=actor if is_user else None,
         actor_label=(actor.get_username() if is_user else str(actor or ""))[:150],
         action=action,
@@ -49,3 +49,10 @@ def audit_record(
         user_agent=ctx.user_agent,
         channel=ctx.channel,
     )
+
+
+def audit_record(**kwargs) -> AuditEvent:
+    """Append one audit event inside the caller's transaction (the arguments of ``audit_event``)."""
+    event = audit_event(**kwargs)
+    event.save(force_insert=True)
+    return event

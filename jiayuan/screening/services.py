@@ -27,7 +27,7 @@ from django.utils import timezone
 # Imported into this module so tests can patch ``jiayuan.screening.services.zone_levels``.
 from jiayuan.control.selectors import residents_with_open_case, zone_levels
 from jiayuan.core import context, crypto
-from jiayuan.core.audit import audit_record
+from jiayuan.core.audit import audit_event, audit_record
 from jiayuan.core.extensions import publish
 from jiayuan.core.masking import mask_id_number, mask_name, mask_phone
 from jiayuan.core.models import AuditEvent, IdempotencyRecord
@@ -1256,21 +1256,13 @@ def _batch_fast(*, actor, round_: Round, items: list[dict]) -> list[tuple[int, d
     created = Sample.objects.bulk_create([s for _i, s, _t, _n in new_samples])
     if changed:
         Tube.objects.bulk_update([tubes[b] for b in sorted(changed)], ["fill_count", "status", "closed_at"])
-    ctx = context.current()
-    label = (actor.get_username() if user else str(actor or ""))[:150]
     audit_rows = [
-        AuditEvent(
-            actor=user,
-            actor_label=label,
+        audit_event(
+            actor=actor,
             action="screening.tube_open",
-            object_type="screening.tube",
-            object_id=str(tubes[b].pk),
-            object_repr=tubes[b].audit_repr()[:200],
+            obj=tubes[b],
             neighbourhood_id=round_.neighbourhood_id,
             changes={"round": round_.pk, "pool_size": tubes[b].pool_size, "retest": False, "batch": True},
-            ip=ctx.ip,
-            user_agent=ctx.user_agent,
-            channel=ctx.channel,
         )
         for b in new_barcodes
         if b in tubes and tubes[b].opened_by_id == (user.pk if user else None)
@@ -1291,18 +1283,12 @@ def _batch_fast(*, actor, round_: Round, items: list[dict]) -> list[tuple[int, d
         }
         answers[i] = (201, body)
         audit_rows.append(
-            AuditEvent(
-                actor=user,
-                actor_label=label,
+            audit_event(
+                actor=actor,
                 action="screening.sample",
-                object_type="screening.sample",
-                object_id=str(sample.pk),
-                object_repr=sample.audit_repr()[:200],
+                obj=sample,
                 neighbourhood_id=round_.neighbourhood_id,
                 changes={"round": round_.pk, "tube": tube.barcode, "fill": fill, "retest": False, "batch": True},
-                ip=ctx.ip,
-                user_agent=ctx.user_agent,
-                channel=ctx.channel,
             )
         )
         if keys[i]:
@@ -1455,7 +1441,7 @@ def tube_results_record_many(*, actor, round_: Round, items: list[tuple[str, str
     tubes = {
         t.barcode: t for t in Tube.objects.select_for_update().filter(round=round_, barcode__in=set(barcodes) - {""})
     }
-    bulk: dict[str, list[Tube]] = {TubeResult.NEGATIVE: [], TubeResult.POSITIVE: []}
+    negatives: list[Tube] = []  # every other result fans out and goes the one-by-one way
     for i, (barcode, (_raw, result)) in enumerate(zip(barcodes, items, strict=True)):
         tube = tubes.get(barcode)
         simple = (
@@ -1469,34 +1455,22 @@ def tube_results_record_many(*, actor, round_: Round, items: list[tuple[str, str
         if not simple:
             answers[i] = tube_result_one(actor=actor, round_=round_, barcode=barcode, result=result)
             continue
-        tube.result = result
-        bulk[result].append(tube)
+        negatives.append(tube)
         answers[i] = (200, {"tube": barcode, "result": result, "changed": True, "retests": 0})
-    now = timezone.now()
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    label = (actor.get_username() if user else str(actor or ""))[:150]
-    ctx = context.current()
-    audit_rows = []
-    for result, changed in bulk.items():
-        if not changed:
-            continue
-        Tube.objects.filter(pk__in=[t.pk for t in changed]).update(result=result, result_at=now)
-        audit_rows += [
-            AuditEvent(
-                actor=user,
-                actor_label=label,
-                action="screening.tube_result",
-                object_type="screening.tube",
-                object_id=str(t.pk),
-                object_repr=t.audit_repr()[:200],
-                neighbourhood_id=round_.neighbourhood_id,
-                changes={"result": result, "round": round_.pk},
-                ip=ctx.ip,
-                user_agent=ctx.user_agent,
-                channel=ctx.channel,
-            )
-            for t in changed
-        ]
+    if negatives:
+        Tube.objects.filter(pk__in=[t.pk for t in negatives]).update(
+            result=TubeResult.NEGATIVE, result_at=timezone.now()
+        )
+    audit_rows = [
+        audit_event(
+            actor=actor,
+            action="screening.tube_result",
+            obj=t,
+            neighbourhood_id=round_.neighbourhood_id,
+            changes={"result": TubeResult.NEGATIVE, "round": round_.pk},
+        )
+        for t in negatives
+    ]
     AuditEvent.objects.bulk_create(audit_rows, batch_size=1000)
     return [a for a in answers if a is not None]
 
