@@ -2,12 +2,17 @@
 
 from ninja import NinjaAPI
 
+from jiayuan.bulletin.api import router as bulletin_router
+from jiayuan.care.api import router as care_router
 from jiayuan.control.api import router as control_router
 from jiayuan.core.api import API_AUTH, install_error_handlers
+from jiayuan.gates.api import router as gates_router
+from jiayuan.operations.api import router as operations_router
 from jiayuan.people.api import router as people_router
 from jiayuan.places.api import router as places_router
 from jiayuan.screening.api import router as screening_router
 from jiayuan.supplies.api import router as supplies_router
+from jiayuan.volunteers.api import router as volunteers_router
 
 api = NinjaAPI(
     title="Jiayuan API",
@@ -24,3 +29,8 @@ api.add_router("/", people_router)
 api.add_router("/", screening_router)
 api.add_router("/", control_router)
 api.add_router("/", supplies_router)
+api.add_router("/", volunteers_router)
+api.add_router("/", operations_router)
+api.add_router("/", gates_router)
+api.add_router("/", care_router)
+api.add_router("/", bulletin_router)

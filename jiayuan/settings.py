@@ -54,6 +54,11 @@ INSTALLED_APPS = [
     "jiayuan.screening",
     "jiayuan.control",
     "jiayuan.supplies",
+    "jiayuan.volunteers",
+    "jiayuan.operations",
+    "jiayuan.gates",
+    "jiayuan.care",
+    "jiayuan.bulletin",
 ]
 
 MIDDLEWARE = [

@@ -29,6 +29,18 @@ Apps register in ``AppConfig.ready()``:
   ``"screening"`` / "核酸筛查"). Each app keeps its labels in its own ``audit_labels.py``; every
   action string passed to ``audit_record`` must have one (``core/tests/test_audit_log.py`` collects
   them from the source). An action nobody labelled reads "执行了 <action>".
+- ``bulletin_section(key, fn, order=50)``: ``fn(neighbourhood, day) -> BulletinSection | None``, one
+  section of the daily bulletin (日报) of a neighbourhood for ``day``: its figures (counts, each with
+  the same figure for the day before, so the bulletin says what changed since yesterday) and
+  lines that name places (buildings, gates), never a person. Counts of people are ``BulletinFigure``
+  with ``people=True``: the bulletin app masks small ones ("少量") in one place; lines must not
+  carry counts of people. ``None`` (or no figures and no lines) leaves the section out.
+- ``trend_series(key, label, fn, order=50)``: ``fn(neighbourhood, start, end) -> dict[date, number]``,
+  one line of the 30-day trend dashboard (cases, share tested, orders …); days without a value are
+  left out of the dict.
+- ``rollup_column(key, label, fn, order=50)``: ``fn(neighbourhood_ids, day) -> dict[int, int]``, one
+  column of the street/district roll-up, counted for many neighbourhoods in a few queries (not one
+  per neighbourhood); neighbourhoods missing from the dict count 0.
 - ``subscribe(event, handler)`` / ``publish(event, **payload)``: domain events. Handlers run
   synchronously inside the publisher's transaction, so a state change and its consequences
   (a positive result and the case it opens) commit or roll back together (ADR 0006).
@@ -60,11 +72,17 @@ from typing import Any
 
 __all__ = [
     "AuditKind",
+    "BulletinFigure",
+    "BulletinSection",
     "NavItem",
+    "RollupColumn",
     "TodayItem",
+    "TrendSeries",
     "audit_kinds",
     "audit_label",
     "audit_labels",
+    "bulletin_section",
+    "bulletin_sections",
     "demo_loader",
     "demo_loaders",
     "home_panel",
@@ -78,9 +96,13 @@ __all__ = [
     "resident_panels",
     "retention_rule",
     "retention_rules",
+    "rollup_column",
+    "rollup_columns",
     "subscribe",
     "today_item",
     "today_items",
+    "trend_series",
+    "trend_series_list",
 ]
 
 
@@ -112,6 +134,45 @@ class AuditKind:
     actions: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class BulletinFigure:
+    """One figure of a bulletin section: ``value`` today, ``previous`` the day before (None: not
+    comparable); ``people``: a count of persons, shown as "少量" when small (the bulletin's
+    settings); ``place``: the building or gate it is about ("5号楼"), never a room or a person."""
+
+    key: str
+    label: Any
+    value: int | float | None
+    previous: int | float | None = None
+    people: bool = True
+    place: str = ""
+    unit: Any = ""
+
+
+@dataclass(frozen=True)
+class BulletinSection:
+    key: str
+    title: Any
+    figures: tuple[BulletinFigure, ...] = ()
+    lines: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrendSeries:
+    key: str
+    label: Any
+    fn: Callable
+    order: int = 50
+
+
+@dataclass(frozen=True)
+class RollupColumn:
+    key: str
+    label: Any
+    fn: Callable
+    order: int = 50
+
+
 _URGENCY_RANK = {"bad": 0, "warn": 1, "normal": 2}
 
 _nav: list[NavItem] = []
@@ -121,6 +182,9 @@ _resident: list[Callable] = []
 _today: list[tuple[int, Callable]] = []
 _demo: list[tuple[int, Callable]] = []
 _retention: list[tuple[str, Callable]] = []
+_bulletin: list[tuple[int, str, Callable]] = []
+_trends: list[TrendSeries] = []
+_rollup: list[RollupColumn] = []
 _handlers: dict[str, list[Callable]] = defaultdict(list)
 _audit_labels: dict[str, Any] = {}
 _audit_kinds: dict[str, tuple[Any, dict[str, Any]]] = {}
@@ -217,6 +281,34 @@ def retention_rule(name: str, fn: Callable) -> None:
 
 def retention_rules() -> list[tuple[str, Callable]]:
     return list(_retention)
+
+
+def bulletin_section(key: str, fn: Callable, order: int = 50) -> Callable:
+    _once(_bulletin, (order, key, fn))
+    return fn
+
+
+def bulletin_sections() -> list[tuple[str, Callable]]:
+    """``(key, fn)`` in ``order``, then in the order they were registered."""
+    return [(key, fn) for _order, key, fn in sorted(_bulletin, key=lambda p: p[0])]
+
+
+def trend_series(key: str, label, fn: Callable, order: int = 50) -> Callable:
+    _once(_trends, TrendSeries(key, label, fn, order))
+    return fn
+
+
+def trend_series_list() -> list[TrendSeries]:
+    return sorted(_trends, key=lambda s: s.order)
+
+
+def rollup_column(key: str, label, fn: Callable, order: int = 50) -> Callable:
+    _once(_rollup, RollupColumn(key, label, fn, order))
+    return fn
+
+
+def rollup_columns() -> list[RollupColumn]:
+    return sorted(_rollup, key=lambda c: c.order)
 
 
 def subscribe(event: str, handler: Callable) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-__all__ = ["DEFAULT_KEYS", "SECTIONS", "guide_lang", "help_key", "render_page", "section_url"]
+__all__ = ["DEFAULT_KEYS", "SECTIONS", "guide_lang", "help_key", "register_sections", "render_page", "section_url"]
 
 # key -> {"zh": "page#anchor", "en": "page#anchor"}; an empty anchor opens the page's top.
 SECTIONS: dict[str, dict[str, str]] = {
@@ -153,6 +153,13 @@ DEFAULT_KEYS: dict[str, str] = {
     "screening_household": "household-page",
     "supplies_household": "household-page",
 }
+
+
+def register_sections(sections: dict[str, dict[str, str]], default_keys: dict[str, str] | None = None) -> None:
+    """An app adds its guide sections (and URL-name defaults) from its ``AppConfig.ready()``, so the
+    new apps keep their help keys beside their own code."""
+    SECTIONS.update(sections)
+    DEFAULT_KEYS.update(default_keys or {})
 
 
 def guide_lang(language_code: str | None) -> str:

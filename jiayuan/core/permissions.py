@@ -57,6 +57,28 @@ class Action(models.TextChoices):
     DELIVER_GOODS = "deliver_goods", _("分拣与送货上门")
     MANAGE_HANDOUTS = "manage_handouts", _("管理发放、捐赠与库存")
     MANAGE_APPOINTMENTS = "manage_appointments", _("管理稀缺物资预约")
+    # Volunteers (志愿者、队伍、排班)
+    VIEW_VOLUNTEERS = "view_volunteers", _("查看志愿者、队伍与值班表")
+    MANAGE_VOLUNTEERS = "manage_volunteers", _("审核志愿者、管理队伍")
+    MANAGE_SHIFTS = "manage_shifts", _("排班、代签到签退")
+    # Daily operations (巡查、消杀、垃圾清运、隐患与群租)
+    VIEW_OPERATIONS = "view_operations", _("查看巡查、消杀、垃圾清运与整改任务")
+    RECORD_OPERATIONS = "record_operations", _("登记巡查发现、消杀与垃圾清运")
+    MANAGE_TASKS = "manage_tasks", _("分派、整改与验收任务")
+    MANAGE_RENTALS = "manage_rentals", _("隐患排查与群租整治")
+    # Gates (门岗)
+    VIEW_GATES = "view_gates", _("查看门岗通行记录与统计")
+    PASS_GATE = "pass_gate", _("门岗扫码通行、访客与车辆登记")
+    MANAGE_GATES = "manage_gates", _("开关门岗、发放通行证")
+    HANDLE_PARCELS = "handle_parcels", _("快递外卖登记、消杀与送达")
+    # Care (民呼我应、关爱)
+    VIEW_REQUESTS = "view_requests", _("查看居民诉求")
+    HANDLE_REQUESTS = "handle_requests", _("登记、受理与办理居民诉求")
+    MANAGE_CARE = "manage_care", _("管理走访计划、就医安排与心理支持小组")
+    MANAGE_SUGGESTIONS = "manage_suggestions", _("归并与答复居民意见")
+    # Bulletin (日报、通知、趋势与汇总)
+    EDIT_BULLETIN = "edit_bulletin", _("编辑与发布每日日报")
+    MANAGE_NOTICES = "manage_notices", _("发布通知、倡议书与居民公约")
 
 
 A = Action
@@ -79,6 +101,11 @@ _SUPPLIES_STAFF = {
     A.MANAGE_HANDOUTS,
     A.MANAGE_APPOINTMENTS,
 }
+_VOLUNTEERS_STAFF = {A.VIEW_VOLUNTEERS, A.MANAGE_VOLUNTEERS, A.MANAGE_SHIFTS}
+_OPERATIONS_STAFF = {A.VIEW_OPERATIONS, A.RECORD_OPERATIONS, A.MANAGE_TASKS, A.MANAGE_RENTALS}
+_GATES_STAFF = {A.VIEW_GATES, A.PASS_GATE, A.MANAGE_GATES, A.HANDLE_PARCELS}
+_CARE_STAFF = {A.VIEW_REQUESTS, A.HANDLE_REQUESTS, A.MANAGE_CARE, A.MANAGE_SUGGESTIONS}
+_BULLETIN_STAFF = {A.EDIT_BULLETIN, A.MANAGE_NOTICES}
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.COMMITTEE_HEAD: frozenset(Action.values),
@@ -94,11 +121,32 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             *_SCREENING_STAFF,
             *_CONTROL_STAFF,
             *_SUPPLIES_STAFF,
+            *_VOLUNTEERS_STAFF,
+            *_OPERATIONS_STAFF,
+            *_GATES_STAFF,
+            *_CARE_STAFF,
+            *_BULLETIN_STAFF,
         }
     ),
     # The owners' committee vets group-buy leaders with the committee (the 2022 rule).
     Role.OWNERS_COMMITTEE: frozenset(
-        {A.VIEW_COUNTS, A.VIEW_ROSTER, A.VIEW_ZONES, A.VIEW_SUPPLIES, A.REVIEW_LEADERS, A.MANAGE_GROUP_BUYS}
+        {
+            A.VIEW_COUNTS,
+            A.VIEW_ROSTER,
+            A.VIEW_ZONES,
+            A.VIEW_SUPPLIES,
+            A.REVIEW_LEADERS,
+            A.MANAGE_GROUP_BUYS,
+            # The owners' committee runs the patrol team and checks the property company's work.
+            A.VIEW_VOLUNTEERS,
+            A.VIEW_OPERATIONS,
+            A.RECORD_OPERATIONS,
+            A.MANAGE_TASKS,
+            A.VIEW_GATES,
+            A.VIEW_REQUESTS,
+            A.EDIT_BULLETIN,
+            A.MANAGE_NOTICES,
+        }
     ),
     Role.PROPERTY_STAFF: frozenset(
         {
@@ -109,9 +157,27 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             A.RECEIVE_GOODS,
             A.DELIVER_GOODS,
             A.MANAGE_HANDOUTS,
+            A.VIEW_OPERATIONS,
+            A.RECORD_OPERATIONS,
+            A.MANAGE_TASKS,
+            A.VIEW_GATES,
+            A.PASS_GATE,
+            A.MANAGE_GATES,
+            A.HANDLE_PARCELS,
         }
     ),
-    Role.GATE_GUARD: frozenset({A.VIEW_COUNTS, A.VIEW_ROSTER, A.VIEW_ZONES, A.VIEW_SUPPLIES, A.RECEIVE_GOODS}),
+    Role.GATE_GUARD: frozenset(
+        {
+            A.VIEW_COUNTS,
+            A.VIEW_ROSTER,
+            A.VIEW_ZONES,
+            A.VIEW_SUPPLIES,
+            A.RECEIVE_GOODS,
+            A.VIEW_GATES,
+            A.PASS_GATE,
+            A.HANDLE_PARCELS,
+        }
+    ),
     Role.BUILDING_LEADER: frozenset(
         {
             A.VIEW_COUNTS,
@@ -128,10 +194,29 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             A.VIEW_SUPPLIES,
             A.PROXY_ORDER,
             A.DELIVER_GOODS,
+            A.VIEW_VOLUNTEERS,
+            A.VIEW_OPERATIONS,
+            A.RECORD_OPERATIONS,
+            A.VIEW_REQUESTS,
+            A.HANDLE_REQUESTS,
+            A.HANDLE_PARCELS,
         }
     ),
+    # A volunteer who leads a team manages that team's shifts through the team's leaders, not a role.
     Role.VOLUNTEER: frozenset(
-        {A.VIEW_COUNTS, A.VIEW_ROSTER, A.VIEW_SCREENING, A.VIEW_ZONES, A.VIEW_SUPPLIES, A.DELIVER_GOODS}
+        {
+            A.VIEW_COUNTS,
+            A.VIEW_ROSTER,
+            A.VIEW_SCREENING,
+            A.VIEW_ZONES,
+            A.VIEW_SUPPLIES,
+            A.DELIVER_GOODS,
+            A.VIEW_VOLUNTEERS,
+            A.RECORD_OPERATIONS,
+            A.VIEW_REQUESTS,
+            A.HANDLE_REQUESTS,
+            A.HANDLE_PARCELS,
+        }
     ),
     Role.SAMPLER: frozenset({A.VIEW_COUNTS, A.VIEW_ROSTER, A.VIEW_SCREENING, A.SAMPLE, A.VIEW_ZONES}),
     # Street and district officers see aggregates, never names (ARCHITECTURE.md, personal data).

@@ -1,0 +1,2 @@
+app_name = "bulletin_household"
+urlpatterns: list = []

@@ -1,0 +1,2 @@
+app_name = "bulletin"
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""民呼我应 API."""
+
+from ninja import Router
+
+router = Router(tags=["care"])

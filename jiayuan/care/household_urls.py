@@ -1,0 +1,2 @@
+app_name = "care_household"
+urlpatterns: list = []

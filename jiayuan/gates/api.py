@@ -1,0 +1,5 @@
+"""门岗 API."""
+
+from ninja import Router
+
+router = Router(tags=["gates"])

@@ -1,0 +1,2 @@
+app_name = "gates_household"
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""志愿者 API."""
+
+from ninja import Router
+
+router = Router(tags=["volunteers"])

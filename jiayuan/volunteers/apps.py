@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class VolunteersConfig(AppConfig):
+    name = "jiayuan.volunteers"
+    label = "volunteers"
+    verbose_name = _("志愿者")
+
+    def ready(self) -> None:
+        pass
