@@ -208,12 +208,12 @@ class Shift(models.Model):
     def __str__(self) -> str:
         return f"{self.team} {self.date:%m-%d} {self.start:%H:%M}-{self.end:%H:%M}"
 
-    def audit_repr(self) -> str:
-        return f"#{self.pk} {self}"
-
     def save(self, *args, **kwargs):
         self.compute_instants()
         super().save(*args, **kwargs)
+
+    def audit_repr(self) -> str:
+        return f"#{self.pk} {self}"
 
     @property
     def crosses_midnight(self) -> bool:
@@ -224,7 +224,6 @@ class Shift(models.Model):
         self.starts_at = timezone.make_aware(dt.datetime.combine(self.date, self.start), tz)
         end_day = self.date + dt.timedelta(days=1) if self.crosses_midnight else self.date
         self.ends_at = timezone.make_aware(dt.datetime.combine(end_day, self.end), tz)
-
 
 
 # Assignments that hold a place on the shift (and count towards overlaps).
