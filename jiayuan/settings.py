@@ -127,6 +127,16 @@ for _i, _url in enumerate(u.strip() for u in os.environ.get("DATABASE_REPLICA_UR
     _replica["TEST"] = {"MIRROR": "default"}  # tests read the primary's test database through the replica
     DATABASES[f"replica{_i + 1}"] = _replica
 DATABASE_ROUTERS = ["jiayuan.core.replicas.ReplicaRouter"] if len(DATABASES) > 1 else []
+# Behind PgBouncer in transaction mode (ADR 0016): each transaction may run on another server
+# connection, so nothing may outlive one. No server-side cursors (``.iterator()`` would DECLARE
+# a cursor WITH HOLD outside a transaction) and no psycopg prepared statements (PgBouncer 1.18,
+# Debian's, does not carry them between server connections).
+DATABASE_PGBOUNCER = os.environ.get("DATABASE_PGBOUNCER", "0").lower() in {"1", "true", "yes", "on"}
+if DATABASE_PGBOUNCER:
+    for _db in DATABASES.values():
+        if _db["ENGINE"] == "django.db.backends.postgresql":
+            _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+            _db.setdefault("OPTIONS", {})["prepare_threshold"] = None
 JIAYUAN_REPLICA_PIN_SECONDS = int(os.environ.get("JIAYUAN_REPLICA_PIN_SECONDS", "10"))
 JIAYUAN_REPLICA_RETRY_SECONDS = int(os.environ.get("JIAYUAN_REPLICA_RETRY_SECONDS", "10"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -15,6 +15,8 @@ fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || need_pkgs+=(fonts-noto-cjk)
 command -v msgfmt >/dev/null 2>&1 || need_pkgs+=(gettext)
 # initdb/pg_basebackup for the private primary + streaming replica of the replica tests (ADR 0008)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_pkgs+=(postgresql-15)
+# a private PgBouncer in transaction mode for the PgBouncer tests (ADR 0016)
+[ -x /usr/sbin/pgbouncer ] || need_pkgs+=(pgbouncer)
 if [ "${#need_pkgs[@]}" -gt 0 ] && [ "${JIAYUAN_SKIP_APT:-0}" != "1" ]; then
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""

@@ -63,4 +63,28 @@ elif [ "${CI:-}" = "true" ]; then
 else
   say "warning: no PostgreSQL 15 binaries; replica tests not run"
 fi
+# PgBouncer in transaction mode on real engines: a private pgbouncer on loopback in front of the
+# server above; the test database is created through it and dropped directly afterwards (ADR 0016).
+if [ -n "${DATABASE_URL:-}" ] && [ -x /usr/sbin/pgbouncer ]; then
+  eval "$(bash scripts/pgbouncer.sh start "$PG_HOST" "$PG_PORT")"
+  pgb_db="jiayuan_pgb_$$"
+  pgb_cleanup() {
+    bash scripts/pgbouncer.sh stop "$JY_PGBOUNCER_DIR"
+    python - "$PG_HOST" "$PG_PORT" "test_$pgb_db" <<'PY'
+import sys, psycopg
+with psycopg.connect(host=sys.argv[1], port=int(sys.argv[2]), user="postgres", dbname="postgres", autocommit=True) as c:
+    c.execute(f'DROP DATABASE IF EXISTS "{sys.argv[3]}" WITH (FORCE)')
+PY
+  }
+  say "pytest behind PgBouncer in transaction mode (:$JY_PGBOUNCER_PORT -> $PG_HOST:$PG_PORT)"
+  # --reuse-db: pytest-django would drop the database while PgBouncer still holds connections to it.
+  DATABASE_URL="postgres://postgres@127.0.0.1:${JY_PGBOUNCER_PORT}/${pgb_db}" DATABASE_PGBOUNCER=1 \
+    pytest -q --create-db --reuse-db -m pgbouncer jiayuan/core/tests/test_pgbouncer.py || { pgb_cleanup; exit 1; }
+  pgb_cleanup
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI=true and no PostgreSQL or no pgbouncer (apt-get install pgbouncer): PgBouncer tests not run" >&2
+  exit 1
+else
+  say "warning: no PostgreSQL or no pgbouncer; PgBouncer tests not run"
+fi
 say "all tests passed on every database reached"
