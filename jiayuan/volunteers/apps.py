@@ -8,4 +8,6 @@ class VolunteersConfig(AppConfig):
     verbose_name = _("志愿者")
 
     def ready(self) -> None:
-        pass
+        from jiayuan.volunteers import audit_labels
+
+        audit_labels.register()
