@@ -226,10 +226,23 @@ class Tube(models.Model):
         return self.fill_count >= self.pool_size
 
 
+class SampleQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.fill_day()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class Sample(models.Model):
     """One swab in one tube. A roster resident has at most one first sample and one individual
-    retest sample per round (unique ``(round, resident, is_retest)``, which is also the index the
-    missed list's anti-join uses). People not on the roster keep a name and a masked contact."""
+    retest sample per round (unique ``(round, resident, is_retest, day)``, ``day`` being the
+    round's date, which is also the index the missed list's anti-join uses). People not on the
+    roster keep a name and a masked contact.
+
+    ``day`` (the round's date, filled on save and in ``bulk_create``) is the key of the day
+    partitions on PostgreSQL (ADR 0015, ``core.partitions``); it is in the unique constraint
+    because a partitioned table's unique constraints must hold the partition key."""
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="samples")
     tube = models.ForeignKey(Tube, on_delete=models.CASCADE, related_name="samples")
@@ -245,6 +258,9 @@ class Sample(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     sampled_at = models.DateTimeField(_("采样时间"), auto_now_add=True)
+    day = models.DateField(_("轮次日期"), editable=False)
+
+    objects = SampleQuerySet.as_manager()
 
     scope_fields = PLACE_SCOPE
 
@@ -254,7 +270,7 @@ class Sample(models.Model):
         ordering = ["round_id", "tube_id", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["round", "resident", "is_retest"],
+                fields=["round", "resident", "is_retest", "day"],
                 name="sample_unique_round_resident",
                 violation_error_message=_("该居民本轮已采样"),
             )
@@ -263,6 +279,15 @@ class Sample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tube_id}:{self.resident_id or self.person_name}"
+
+    def save(self, *args, **kwargs):
+        self.fill_day()
+        super().save(*args, **kwargs)
+
+    def fill_day(self) -> None:
+        """``day`` from the round (its date), unless set."""
+        if self.day is None:
+            self.day = self.round.date
 
     def audit_repr(self) -> str:
         who = f"#{self.resident_id}" if self.resident_id else mask_name(self.person_name)
@@ -312,12 +337,18 @@ class Retest(models.Model):
     neighbourhood = models.ForeignKey(Neighbourhood, on_delete=models.PROTECT, related_name="+")
     building = models.ForeignKey(Building, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     resident = models.ForeignKey("people.Resident", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    sample = models.OneToOneField(Sample, on_delete=models.CASCADE, null=True, blank=True, related_name="retest")
+    # No foreign keys in the database into the day-partitioned samples and antigen reports
+    # (ADR 0015): Django's on_delete still applies; dropping a partition clears these first.
+    sample = models.OneToOneField(
+        Sample, on_delete=models.CASCADE, null=True, blank=True, related_name="retest", db_constraint=False
+    )
     source_tube = models.ForeignKey(Tube, on_delete=models.CASCADE, null=True, blank=True, related_name="retests")
     antigen_report = models.OneToOneField(
-        "AntigenReport", on_delete=models.CASCADE, null=True, blank=True, related_name="retest"
+        "AntigenReport", on_delete=models.CASCADE, null=True, blank=True, related_name="retest", db_constraint=False
     )
-    retest_sample = models.ForeignKey(Sample, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    retest_sample = models.ForeignKey(
+        Sample, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+    )
     status = models.CharField(_("状态"), max_length=16, choices=RetestStatus.choices, default=RetestStatus.PENDING)
     home_control = models.BooleanField(_("临时居家管控"), default=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -386,7 +417,10 @@ class ResultImport(models.Model):
 
 
 class AntigenReport(models.Model):
-    """One resident's antigen self-test result for one day; re-reporting replaces it."""
+    """One resident's antigen self-test result for one day; re-reporting replaces it.
+
+    On PostgreSQL the table is partitioned by ``date`` (ADR 0015); the unique ``(resident,
+    date)`` already holds the partition key."""
 
     neighbourhood = models.ForeignKey(Neighbourhood, on_delete=models.PROTECT, related_name="+")
     building = models.ForeignKey(Building, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
