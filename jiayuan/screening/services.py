@@ -636,8 +636,8 @@ def _insert_sample(sample: Sample) -> bool:
     with connection.cursor() as cur:
         cur.execute(
             f"INSERT INTO {table} (round_id, tube_id, neighbourhood_id, building_id, resident_id, kind, "  # noqa: S608
-            "is_retest, person_name, person_contact, person_contact_hash, sampled_by_id, sampled_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, '', '', '', %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+            "is_retest, person_name, person_contact, person_contact_hash, sampled_by_id, sampled_at, day) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, '', '', '', %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
             [
                 sample.round_id,
                 sample.tube_id,
@@ -648,6 +648,7 @@ def _insert_sample(sample: Sample) -> bool:
                 sample.is_retest,
                 sample.sampled_by_id,
                 connection.ops.adapt_datetimefield_value(now),
+                sample.round.date,
             ],
         )
         row = cur.fetchone()
@@ -844,8 +845,8 @@ def _sample_statement(
         conflict = ""
     sql += (
         f"s AS (INSERT INTO {qn(Sample._meta.db_table)} (round_id, tube_id, neighbourhood_id, building_id, "  # noqa: S608
-        "resident_id, kind, is_retest, person_name, person_contact, person_contact_hash, sampled_by_id, sampled_at) "
-        f"SELECT %s, t.id, %s, %s, %s, %s, %s, '', '', '', %s, %s FROM t{conflict} RETURNING id), "
+        "resident_id, kind, is_retest, person_name, person_contact, person_contact_hash, sampled_by_id, sampled_at, "
+        f"day) SELECT %s, t.id, %s, %s, %s, %s, %s, '', '', '', %s, %s, %s FROM t{conflict} RETURNING id), "
         # The audit rows in one INSERT, in order (ids follow ``ord``): the opening, then the sample.
         f"a AS (INSERT INTO {qn(AuditEvent._meta.db_table)} (created_at, actor_id, actor_label, action, object_type, "
         "object_id, object_repr, neighbourhood_id, changes, ip, user_agent, channel) "
@@ -866,6 +867,7 @@ def _sample_statement(
         sample.is_retest,
         sample.sampled_by_id,
         now,
+        sample.round.date,
         *opened_params,
         now,
         user.pk if user else None,
