@@ -8,4 +8,6 @@ class GatesConfig(AppConfig):
     verbose_name = _("门岗")
 
     def ready(self) -> None:
-        pass
+        from jiayuan.gates import audit_labels
+
+        audit_labels.register()

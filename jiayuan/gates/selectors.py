@@ -1,0 +1,228 @@
+"""Reads of the gates app, always through the acting user's scope (household pages through their link)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from jiayuan.control.selectors import household_may_go_out
+from jiayuan.core.permissions import Action
+from jiayuan.core.scoping import get_scoped_or_404, restrict
+from jiayuan.gates.choices import PARCEL_WAITING, Direction, GateState, ParcelStatus, Reason, Subject
+from jiayuan.gates.models import Gate, GatePassage, GateStateChange, Parcel, Pass
+from jiayuan.gates.services import settings_for
+
+__all__ = [
+    "daily_totals",
+    "delivery_list",
+    "gate_get",
+    "gate_history",
+    "gate_list",
+    "household_parcels",
+    "household_visits",
+    "live_counts",
+    "parcel_get",
+    "parcel_list",
+    "pass_get",
+    "pass_list",
+    "passage_list",
+]
+
+
+def gate_list(*, user, action: str = Action.VIEW_GATES) -> QuerySet[Gate]:
+    return restrict(Gate.objects.select_related("compound"), user, action).order_by("compound__name", "name")
+
+
+def gate_get(*, user, gate_id: int, action: str = Action.VIEW_GATES) -> Gate:
+    """The gate with its neighbourhood's settings in the same query (the scan reads them)."""
+    return get_scoped_or_404(
+        Gate.objects.select_related("compound", "neighbourhood__gate_settings"), user, action, pk=gate_id
+    )
+
+
+def gate_history(*, gate: Gate) -> QuerySet[GateStateChange]:
+    return GateStateChange.objects.filter(gate=gate).select_related("actor").order_by("-at", "-id")
+
+
+def passage_list(
+    *,
+    user,
+    gate_id: int | None = None,
+    day: dt.date | None = None,
+    allowed: bool | None = None,
+    reason: str = "",
+) -> QuerySet[GatePassage]:
+    qs = restrict(
+        GatePassage.objects.select_related("gate", "resident", "building", "household"), user, Action.VIEW_GATES
+    )
+    if gate_id:
+        qs = qs.filter(gate_id=gate_id)
+    if day:
+        qs = qs.filter(day=day)
+    if allowed is not None:
+        qs = qs.filter(allowed=allowed)
+    if reason:
+        qs = qs.filter(reason=reason)
+    return qs.order_by("-at", "-id")
+
+
+def _figures() -> dict[str, Count]:
+    """The day's figures of a gate, as conditional counts: people in and out (allowed), visitors
+    and vehicles let in, refusals, fevers."""
+    return {
+        "passed_in": Count("id", filter=Q(allowed=True, direction=Direction.IN)),
+        "passed_out": Count("id", filter=Q(allowed=True, direction=Direction.OUT)),
+        "visitors": Count("id", filter=Q(allowed=True, subject=Subject.VISITOR, direction=Direction.IN)),
+        "vehicles": Count("id", filter=Q(allowed=True, subject=Subject.VEHICLE, direction=Direction.IN)),
+        "refused": Count("id", filter=Q(allowed=False)),
+        "fevers": Count("id", filter=Q(reason=Reason.FEVER)),
+    }
+
+
+def live_counts(*, user, day: dt.date | None = None, gate_id: int | None = None) -> dict[str, int]:
+    """Today's figures at the user's gates: in, out, visitors, vehicles, refused, fevers (one
+    aggregate query) and parcels waiting (one more)."""
+    day = day or timezone.localdate()
+    qs = restrict(GatePassage.objects.filter(day=day), user, Action.VIEW_GATES)
+    if gate_id:
+        qs = qs.filter(gate_id=gate_id)
+    figures = qs.aggregate(**_figures())
+    figures["parcels_waiting"] = parcel_list(user=user, waiting=True).count()
+    return figures
+
+
+def daily_totals(*, neighbourhood_id: int, days: list[dt.date]) -> dict[tuple[int, dt.date], dict[str, int]]:
+    """Per gate and day: in, out, visitors, vehicles, refused, fevers (aggregates, no names)."""
+    rows = (
+        GatePassage.objects.filter(neighbourhood_id=neighbourhood_id, day__in=days)
+        .values("gate_id", "day")
+        .annotate(**_figures())
+        .order_by()
+    )
+    return {(r.pop("gate_id"), r.pop("day")): r for r in rows}
+
+
+def gates_closed(*, neighbourhood_id: int) -> list[Gate]:
+    return list(
+        Gate.objects.filter(neighbourhood_id=neighbourhood_id)
+        .exclude(state=GateState.OPEN)
+        .select_related("compound")
+        .order_by("compound__name", "name")
+    )
+
+
+# --- Passes ------------------------------------------------------------------------------------
+
+
+def pass_list(*, user, household_id: int | None = None, current: bool = False) -> QuerySet[Pass]:
+    qs = restrict(Pass.objects.select_related("household__building", "resident"), user, Action.VIEW_GATES)
+    if household_id:
+        qs = qs.filter(household_id=household_id)
+    if current:
+        qs = qs.filter(revoked_at__isnull=True, valid_to__gte=timezone.localdate())
+    return qs.order_by("-created_at", "-id")
+
+
+def pass_get(*, user, pass_id: int, action: str = Action.VIEW_GATES) -> Pass:
+    return get_scoped_or_404(
+        Pass.objects.select_related("household__building__compound", "resident"), user, action, pk=pass_id
+    )
+
+
+# --- Parcels -----------------------------------------------------------------------------------
+
+
+def overdue_before(neighbourhood_id: int, now: dt.datetime | None = None) -> dt.datetime:
+    """Parcels that arrived before this have waited too long (the neighbourhood's setting)."""
+    now = now or timezone.now()
+    return now - dt.timedelta(hours=settings_for(neighbourhood_id).parcel_overdue_hours)
+
+
+def parcel_list(
+    *, user, waiting: bool = False, status: str = "", building_id: int | None = None, action=Action.HANDLE_PARCELS
+) -> QuerySet[Parcel]:
+    qs = restrict(Parcel.objects.select_related("household", "building"), user, action)
+    if waiting:
+        qs = qs.filter(status__in=PARCEL_WAITING)
+    if status:
+        qs = qs.filter(status=status)
+    if building_id:
+        qs = qs.filter(building_id=building_id)
+    return qs.order_by("arrived_at", "id")
+
+
+def parcel_get(*, user, parcel_id: int) -> Parcel:
+    return get_scoped_or_404(
+        Parcel.objects.select_related("household__building"), user, Action.HANDLE_PARCELS, pk=parcel_id
+    )
+
+
+def mark_parcels(parcels: list[Parcel]) -> list[Parcel]:
+    """Set ``overdue`` (waited longer than the setting) and ``door_only`` (control says the
+    household may not come out) on each parcel; one decision per household."""
+    if not parcels:
+        return parcels
+    cutoff: dict[int, dt.datetime] = {}
+    door: dict[int, bool] = {}
+    for p in parcels:
+        if p.neighbourhood_id not in cutoff:
+            cutoff[p.neighbourhood_id] = overdue_before(p.neighbourhood_id)
+        if p.household_id not in door:
+            door[p.household_id] = not household_may_go_out(p.household)[0]
+        p.overdue = p.status in PARCEL_WAITING and p.arrived_at < cutoff[p.neighbourhood_id]
+        p.door_only = door[p.household_id]
+    return parcels
+
+
+def delivery_list(*, user) -> list[dict]:
+    """Per building, the disinfected parcels to carry to the doors (volunteers' list), oldest
+    first, each household once with its parcels; buildings with an overdue parcel first."""
+    parcels = list(
+        parcel_list(user=user, status=ParcelStatus.DISINFECTED)
+        .select_related("building__compound")
+        .order_by("building__compound__name", "building__sort_key", "household__unit", "household__room", "id")
+    )
+    mark_parcels(parcels)
+    by_building: dict[int, dict] = {}
+    for p in parcels:
+        entry = by_building.setdefault(
+            p.building_id, {"building": p.building, "households": defaultdict(list), "overdue": 0, "count": 0}
+        )
+        entry["households"][p.household].append(p)
+        entry["count"] += 1
+        entry["overdue"] += int(p.overdue)
+    result = []
+    for entry in by_building.values():
+        entry["households"] = list(entry["households"].items())
+        result.append(entry)
+    result.sort(key=lambda e: (e["overdue"] == 0,))
+    return result
+
+
+# --- What a household sees through its link ----------------------------------------------------
+
+
+def household_visits(*, household, days: int = 7) -> list[GatePassage]:
+    """Visitors who came (or were turned away) for this household in the last days, masked."""
+    since = timezone.localdate() - dt.timedelta(days=days)
+    return list(
+        GatePassage.objects.filter(household=household, subject=Subject.VISITOR, day__gte=since)
+        .select_related("gate")
+        .order_by("-at")[:20]
+    )
+
+
+def household_parcels(*, household) -> list[Parcel]:
+    """The household's parcels still waiting, and those done in the last two days."""
+    since = timezone.now() - dt.timedelta(days=2)
+    return mark_parcels(
+        list(
+            Parcel.objects.filter(household=household)
+            .filter(Q(status__in=PARCEL_WAITING) | Q(done_at__gte=since))
+            .select_related("household")
+            .order_by("-arrived_at")[:20]
+        )
+    )
