@@ -27,29 +27,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.client
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiayuan.settings")
+
+import _harness as h  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 PDF = b"%PDF-1.4\n"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def setup(households: int, stock: int):
@@ -105,129 +97,38 @@ def setup(households: int, stock: int):
     return nb, gb, items, tokens
 
 
-def start_server(port: int, workers: int) -> subprocess.Popen:
-    # Persistent database connections, as a real deployment runs (see docs/operator-guide.md).
-    env = dict(os.environ, JIAYUAN_ALLOWED_HOSTS="127.0.0.1,localhost")
-    env.setdefault("JIAYUAN_CONN_MAX_AGE", "60")
-    cmd = [
-        str(ROOT / ".venv/bin/granian"),
-        "--interface",
-        "wsgi",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--blocking-threads",
-        "8",
-        "--log-level",
-        "warning",
-        "jiayuan.wsgi:application",
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/v1/openapi.json")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("granian did not start")
-
-
-def server_cpu_seconds(root_pid: int) -> float:
-    """User + system CPU of the server process and its workers (Linux /proc), so the cost per
-    order can be compared between runs even when other work shares the machine."""
-    try:
-        tick = os.sysconf("SC_CLK_TCK")
-        stats = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    except (OSError, ValueError):
-        return float("nan")
-    tree, total = {root_pid}, 0
-    changed = True
-    while changed:
-        changed = False
-        for pid, (ppid, _cpu) in stats.items():
-            if ppid in tree and pid not in tree:
-                tree.add(pid)
-                changed = True
-    for pid in tree:
-        total += stats.get(pid, (0, 0))[1]
-    return total / tick
-
-
-def drive(port: int, gb_id: int, items: list[int], tokens: list[str]) -> dict:
-    results = {"201": 0, "409": 0, "other": 0, "retries": 0, "retry_mismatch": 0, "latencies": []}
-    lock = threading.Lock()
-    barrier = threading.Barrier(len(tokens))
+def jobs_for(gb_id: int, items: list[int], tokens: list[str], stock: int, seed: int) -> tuple[list, int]:
+    """One job list per household: enough orders that the first item sells out (about 1.15× its
+    stock is asked for), each one in ten sent twice with the same idempotency key."""
     path = f"/api/v1/group-buys/{gb_id}/orders"
-
-    def household(n: int, token: str) -> None:
-        rng = random.Random(n)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        sold_out = 0
-        seq = 0
-        barrier.wait()
-        while sold_out < 2:
-            seq += 1
-            key = f"bench-{n}-{seq}"
+    per_household = max(2, int(stock * 1.15 / 2 / len(tokens)) + 1)  # 2 units of rice per order on average
+    jobs, retries = [], 0
+    for n, token in enumerate(tokens):
+        rng = random.Random(seed * 1000 + n)
+        job = []
+        for seq in range(per_household):
             body = {
                 "token": token,
                 "items": [{"item": items[0], "quantity": rng.randint(1, 3)}],
-                "idempotency_key": key,
+                "idempotency_key": f"bench-{seed}-{n}-{seq}",
             }
             if rng.random() < 0.5:
                 body["items"].append({"item": items[1], "quantity": 1})
-            payload = json.dumps(body)
-            attempts = 2 if rng.random() < 0.1 else 1
-            answers = []
-            for _ in range(attempts):
-                t0 = time.perf_counter()
-                conn.request("POST", path, payload, {"Content-Type": "application/json"})
-                response = conn.getresponse()
-                data = response.read()
-                elapsed = time.perf_counter() - t0
-                answers.append((response.status, data))
-                with lock:
-                    results["latencies"].append(elapsed)
-            status = answers[0][0]
-            with lock:
-                if status == 201:
-                    results["201"] += 1
-                elif status == 409:
-                    results["409"] += 1
-                else:
-                    results["other"] += 1
-                if attempts == 2:
-                    results["retries"] += 1
-                    if answers[0][0] == 201 and json.loads(answers[0][1]) != json.loads(answers[1][1]):
-                        results["retry_mismatch"] += 1
-            if status == 409:
-                sold_out += 1
-            elif status != 201:
-                print("unexpected answer", status, answers[0][1][:200], file=sys.stderr)
-                break
-        conn.close()
+            payload = json.dumps(body).encode()
+            job.append((path, payload))
+            if rng.random() < 0.1:  # a phone on a bad network sends it again
+                job.append((path, payload, {"X-Bench-Retry": "1"}))
+                retries += 1
+        jobs.append(job)
+    return jobs, retries
 
-    threads = [threading.Thread(target=household, args=(n, t)) for n, t in enumerate(tokens)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    results["elapsed"] = time.perf_counter() - t0
-    return results
+
+def retry_mismatches(results: list) -> int:
+    """Requests sent twice (same body, same idempotency key) answered differently."""
+    answers: dict[bytes, set[tuple[int, bytes]]] = {}
+    for _lat, status, data, body in results:
+        answers.setdefault(body, set()).add((status, data))
+    return sum(1 for seen in answers.values() if len(seen) > 1)
 
 
 def check(gb) -> dict:
@@ -276,7 +177,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=50)
     parser.add_argument("--stock", type=int, default=2000, help="total quantity of the first item")
-    parser.add_argument("--workers", type=int, default=2, help="granian worker processes")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="granian worker processes")
+    parser.add_argument("--server-threads", type=int, default=4, help="granian blocking threads per worker")
+    parser.add_argument("--clients", type=int, default=2, help="client processes (the households' threads spread)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs, each with its ceiling and a new group buy")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
@@ -286,37 +190,55 @@ def main() -> None:
     from django.db import connection
 
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
-    nb, gb, items, tokens = setup(args.households, args.stock)
-    connection.close()
-    port = free_port()
-    server = start_server(port, args.workers)
+    made = []
+    figures: list[h.Figure] = []
+    failed = False
+    server = h.Server(args.workers, args.server_threads)
+    print(
+        f"orders: {args.households} households at once ({args.clients} client processes); granian {args.workers} "
+        f"workers × {args.server_threads} threads; {os.cpu_count()} cores"
+    )
     try:
-        cpu0 = server_cpu_seconds(server.pid)
-        results = drive(port, gb.pk, items, tokens)
-        results["server_cpu"] = server_cpu_seconds(server.pid) - cpu0
+        for run in range(1, args.repeat + 1):
+            top = h.ceiling(server, args.households, clients=args.clients, requests=max(2000, args.stock))
+            print(f"  run {run} ceiling: {top.rate():,.0f} req/s; p50 {top.p(50) * 1000:.1f} ms ({top.load})")
+            nb, gb, items, tokens = setup(args.households, args.stock)
+            made.append(nb)
+            connection.close()
+            jobs, retries = jobs_for(gb.pk, items, tokens, args.stock, run)
+            res = h.drive(server.port, jobs, args.clients, server_pid=server.proc.pid, warmup="/api/v1/openapi.json")
+            report = check(gb)
+            connection.close()
+            created = {json.loads(r[2])["id"] for r in res.results if r[1] == 201}
+            fig = h.Figure("group-buy order", res.rate(len(created)), top.rate(), res.p(50), res.p(99), res.load)
+            figures.append(fig)
+            other = len(res.results) - res.count(201) - res.count(409)
+            print(f"  run {run} {h.ratio_line(fig, 0.25)}")
+            print(
+                f"    {len(res.results):,} requests in {res.elapsed:.2f}s ({res.rate():,.0f} req/s): "
+                f"{len(created):,} orders, {res.count(409):,} sold out (409), {other} other; "
+                f"{retries} idempotent retries, answered differently: {retry_mismatches(res.results)}"
+            )
+            print(f"    {res.cpu_line(len(res.results))}")
+            print("    check: " + ", ".join(f"{k} {v}" for k, v in report.items()))
+            ok = (
+                report["oversell"] == 0
+                and report["counter_mismatch"] == 0
+                and report["orders stored"] == len(created)
+                and other == 0
+                and fig.p99 <= 0.250
+            )
+            failed = failed or not ok
+            print("    OVERSELL 0, p99 ≤ 250 ms — OK" if ok else "    CHECK FAILED")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    report = check(gb)
-    lat = sorted(results["latencies"])
-    requests = len(lat)
-    print(f"households: {args.households} concurrent, granian workers: {args.workers}")
-    print(f"requests: {requests} in {results['elapsed']:.2f}s ({requests / results['elapsed']:.0f} req/s)")
-    print(f"orders accepted: {results['201']} → {results['201'] / results['elapsed']:.0f} orders/s")
-    print(f"sold out (409): {results['409']}, other errors: {results['other']}")
-    print(f"server CPU: {results['server_cpu'] * 1000 / max(requests, 1):.1f} ms per request")
-    if lat:
-        p50, p95, p99 = (lat[min(len(lat) - 1, int(len(lat) * q))] * 1000 for q in (0.5, 0.95, 0.99))
-        print(f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms")
-    print(f"idempotent retries: {results['retries']}, answered differently: {results['retry_mismatch']}")
-    for key, value in report.items():
-        print(f"{key}: {value}")
-    ok = report["oversell"] == 0 and report["counter_mismatch"] == 0 and report["orders stored"] == results["201"]
-    print("OVERSELL: 0 — OK" if ok else "CHECK FAILED")
-    if not args.keep:
-        cleanup(nb)
-        print(f"deleted neighbourhood {nb.code}")
-    sys.exit(0 if ok else 1)
+        server.stop()
+        h.drop_ceiling_table()
+        if not args.keep:
+            for nb in made:
+                cleanup(nb)
+            print(f"deleted {len(made)} bench neighbourhoods")
+    print(h.summary("group-buy orders, 50 households at once", figures, 0.25))
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -32,32 +32,24 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import multiprocessing
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiayuan.settings")
 
+import _harness as h  # noqa: E402
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+# bench/faults.py reuses these names.
+Server = h.Server
+_children = h.children
+_pct = h.pct
+_load = h.load
 
 
 def _generate(cursor, nb_id: int, compound_id: int, residents: int, per_building: int = 500) -> None:
@@ -112,175 +104,6 @@ def _cleanup(cursor, nb_ids: list[int]) -> None:
             "DELETE FROM places_neighbourhood WHERE id = %s",
         ):
             cursor.execute(sql, [nb])
-
-
-class Server:
-    def __init__(self, workers: int, threads: int, extra: list[str] | None = None) -> None:
-        self.port = _free_port()
-        env = dict(os.environ, JIAYUAN_CONN_MAX_AGE="600", JIAYUAN_ALLOWED_HOSTS="127.0.0.1,localhost")
-        granian = str(Path(sys.executable).parent / "granian")
-        self.proc = subprocess.Popen(
-            [
-                granian,
-                "--interface",
-                "wsgi",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(workers),
-                "--blocking-threads",
-                str(threads),
-                "--no-log",
-                *(extra or []),
-                "jiayuan.wsgi:application",
-            ],
-            cwd=str(ROOT),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("granian did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-def _load() -> str:
-    return f"load {os.getloadavg()[0]:.1f}"
-
-
-def _client(port: int, token: str, jobs: list[list[tuple[str, dict]]], out) -> None:
-    """One client process: a thread per job list, each on one keep-alive connection."""
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    results: list[tuple[float, int, int]] = []  # (latency, status, accepted)
-    lock = threading.Lock()
-    bounds: list[float] = []
-    ready = threading.Barrier(len(jobs) + 1)
-
-    def run(job: list[tuple[str, bytes]]) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        mine = []
-        ready.wait()
-        for path, body in job:
-            t0 = time.perf_counter()
-            conn.request("POST", path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            elapsed = time.perf_counter() - t0
-            accepted = 0
-            if resp.status == 200 and data.startswith(b'{"accepted"'):
-                accepted = json.loads(data)["accepted"]
-            mine.append((elapsed, resp.status, accepted))
-        conn.close()
-        with lock:
-            results.extend(mine)
-
-    encoded = [[(path, json.dumps(body).encode()) for path, body in job] for job in jobs]
-    threads = [threading.Thread(target=run, args=(job,)) for job in encoded]
-    for t in threads:
-        t.start()
-    ready.wait()
-    bounds.append(time.monotonic())
-    for t in threads:
-        t.join()
-    bounds.append(time.monotonic())
-    out.put((bounds[0], bounds[1], results))
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes, from /proc (0 where it cannot be read)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / tick
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return out
-
-
-def _db_backends() -> list[int]:
-    """PostgreSQL backends serving the bench database (the server's persistent connections)."""
-    from django.db import connection
-
-    with connection.cursor() as cur:
-        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
-        pids = [r[0] for r in cur.fetchall()]
-    connection.close()
-    return pids
-
-
-def _drive(
-    port: int, token: str, jobs: list[list[tuple[str, dict]]], clients: int, server_pid: int
-) -> tuple[float, list, str, dict]:
-    """Spread the job lists over ``clients`` processes; wall time from the first start to the last end,
-    and the CPU seconds the server's workers, their database backends and the clients used."""
-    headers = {"Authorization": f"Bearer {token}"}
-    # Warm up every worker's database connection and import path (reads only).
-    for _ in range(len(jobs)):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        for _ in range(3):
-            conn.request("GET", "/api/v1/rounds?limit=1", headers=headers)
-            conn.getresponse().read()
-        conn.close()
-    workers = [server_pid, *_children(server_pid)]
-    backends = _db_backends()
-    cpu0 = {"server": _cpu_seconds(workers), "db": _cpu_seconds(backends)}
-    client_cpu0 = os.times()
-    ctx = multiprocessing.get_context("fork")
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_client, args=(port, token, jobs[c::clients], out)) for c in range(clients)]
-    for p in procs:
-        p.start()
-    got = [out.get() for _ in procs]
-    load = _load()
-    for p in procs:
-        p.join()
-    client_cpu1 = os.times()
-    cpu = {
-        "server": _cpu_seconds(workers) - cpu0["server"],
-        "db": _cpu_seconds(backends) - cpu0["db"],
-        "client": (client_cpu1.children_user + client_cpu1.children_system)
-        - (client_cpu0.children_user + client_cpu0.children_system),
-    }
-    start = min(g[0] for g in got)
-    end = max(g[1] for g in got)
-    return end - start, [r for g in got for r in g[2]], load, cpu
-
-
-def _cpu_line(cpu: dict, n: int) -> str:
-    per = {k: v / max(n, 1) * 1000 for k, v in cpu.items()}
-    return (
-        f"CPU per scan: server {per['server']:.2f} ms + database {per['db']:.2f} ms "
-        f"(+ client {per['client']:.2f} ms) → at most {2000 / max(per['server'] + per['db'], 0.01):,.0f}/s "
-        f"on 2 idle cores"
-    )
 
 
 def main() -> None:
@@ -353,14 +176,19 @@ def main() -> None:
             f"granian {args.workers} workers × {args.server_threads} threads; {os.cpu_count()} cores"
         )
         print(f"scans: {setup}")
-        single_runs: list[tuple[float, float, float, str]] = []
-        batch_runs: list[tuple[float, float, float, str]] = []
+        single_runs: list[h.Figure] = []
+        batch_runs: list[h.Figure] = []
         conns = args.clients * args.threads
+        auth = {"Authorization": f"Bearer {token}"}
         for run in range(1, args.repeat + 1):
+            # The ceiling first, same server, same connections, as many requests as single scans.
+            top = h.ceiling(server, conns, clients=args.clients, requests=args.scans)
+            print(f"  run {run} ceiling: {top.rate():,.0f} req/s; p50 {top.p(50) * 1000:.1f} ms ({top.load})")
+            print(f"    {top.cpu_line(len(top.results), 'INSERT')}")
             round_ = services.round_create(actor=None, neighbourhood=nb, date=dt.date.today(), pool_size=10)  # noqa: DTZ011
             connection.close()
             path = f"/api/v1/rounds/{round_.pk}/samples"
-            jobs: list[list[tuple[str, dict]]] = [[] for _ in range(conns)]
+            jobs: list[list[tuple]] = [[] for _ in range(conns)]
             for n, code in enumerate(codes[: args.scans]):
                 t = n % conns
                 jobs[t].append(
@@ -369,17 +197,21 @@ def main() -> None:
                         {"tube": f"S{t}-{len(jobs[t]) // 10:05d}", "resident_code": code, "idempotency_key": f"s-{n}"},
                     )
                 )
-            elapsed, results, load, cpu = _drive(server.port, token, jobs, args.clients, server.proc.pid)
-            lat = [r[0] for r in results]
-            ok = sum(1 for r in results if r[1] == 201)
-            single_runs.append((ok / elapsed, _pct(lat, 50), _pct(lat, 99), load))
-            print(
-                f"  run {run} single: {ok:,}/{args.scans:,} ok in {elapsed:.2f}s = {ok / elapsed:,.0f} scans/s; "
-                f"p50 {_pct(lat, 50) * 1000:.1f} ms, p99 {_pct(lat, 99) * 1000:.1f} ms ({load})"
+            res = h.drive(
+                server.port,
+                jobs,
+                args.clients,
+                headers=auth,
+                server_pid=server.proc.pid,
+                warmup="/api/v1/rounds?limit=1",
             )
-            print(f"    {_cpu_line(cpu, ok)}")
+            ok = res.count(201)
+            fig = h.Figure("single scan", res.rate(ok), top.rate(), res.p(50), res.p(99), res.load)
+            single_runs.append(fig)
+            print(f"  run {run} {h.ratio_line(fig, 0.5)}")
+            print(f"    {ok:,}/{args.scans:,} stored in {res.elapsed:.2f}s; {res.cpu_line(ok, 'scan')}")
             if ok != args.scans:
-                print("    statuses:", sorted({r[1] for r in results}))
+                print("    statuses:", sorted({r[1] for r in res.results}))
 
             batch_codes = codes[args.scans : per_run]
             jobs = [[] for _ in range(conns)]
@@ -390,27 +222,27 @@ def main() -> None:
                     for k, c in enumerate(chunk)
                 ]
                 jobs[b % conns].append((f"{path}/batch", {"items": items}))
-            elapsed, results, load, cpu = _drive(server.port, token, jobs, args.clients, server.proc.pid)
-            lat = [r[0] for r in results]
-            accepted = sum(r[2] for r in results)
-            batch_runs.append((accepted / elapsed, _pct(lat, 50), _pct(lat, 99), load))
-            print(
-                f"  run {run} batched: {accepted:,}/{len(batch_codes):,} ok in {elapsed:.2f}s = "
-                f"{accepted / elapsed:,.0f} scans/s; batch of {args.batch_size}: "
-                f"p50 {_pct(lat, 50) * 1000:.1f} ms, p99 {_pct(lat, 99) * 1000:.1f} ms ({load})"
+            res = h.drive(server.port, jobs, args.clients, headers=auth, server_pid=server.proc.pid)
+            accepted = sum(json.loads(r[2])["accepted"] for r in res.results if r[1] == 200)
+            fig = h.Figure(
+                f"batched scans ({args.batch_size} a request)",
+                res.rate(accepted),
+                top.rate(),
+                res.p(50),
+                res.p(99),
+                res.load,
             )
-            print(f"    {_cpu_line(cpu, accepted)}")
+            batch_runs.append(fig)
+            print(f"  run {run} {h.ratio_line(fig, 3)}")
+            print(
+                f"    {accepted:,}/{len(batch_codes):,} stored in {res.elapsed:.2f}s; {res.cpu_line(accepted, 'scan')}"
+            )
             tubes_over = round_.tubes.filter(fill_count__gt=10).count()
             samples = round_.samples.count()
             print(f"    check: samples stored {samples:,} of {per_run:,}, tubes over pool size: {tubes_over}")
             connection.close()
-        for label, runs in (("single", single_runs), ("batched", batch_runs)):
-            rates = sorted(r[0] for r in runs)
-            best = max(runs, key=lambda r: r[0])
-            print(
-                f"{label} scans over {len(runs)} runs: best {best[0]:,.0f}/s (p50 {best[1] * 1000:.1f} ms, "
-                f"p99 {best[2] * 1000:.1f} ms, {best[3]}), median {statistics.median(rates):,.0f}/s"
-            )
+        print(h.summary("single scans", single_runs, 0.5))
+        print(h.summary("batched scans", batch_runs, 3))
 
         # --- 2. Missed list at scale ---------------------------------------------------------------
         if args.residents <= 0:

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from jiayuan.api import api
+from jiayuan.core import bench
 from jiayuan.places.views import household_home
 
 urlpatterns = [
@@ -30,6 +31,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
+urlpatterns += bench.urls()  # POST /bench/ceiling, only with JIAYUAN_BENCH_CEILING=1 (issue #13 benches)
 
 handler404 = "jiayuan.core.errors.not_found"
 handler500 = "jiayuan.core.errors.server_error"
