@@ -8,7 +8,7 @@ class ControlConfig(AppConfig):
     verbose_name = _("防控")
 
     def ready(self) -> None:
-        from jiayuan.control import audit_labels, demo, panels, services, today
+        from jiayuan.control import audit_labels, bulletin, demo, panels, services, today
         from jiayuan.core import extensions
         from jiayuan.core.permissions import Action
 
@@ -22,3 +22,4 @@ class ControlConfig(AppConfig):
         extensions.subscribe("screening.antigen_positive", services.on_antigen_positive)
         extensions.subscribe("screening.retest_negative", services.on_retest_negative)
         audit_labels.register()
+        bulletin.register()

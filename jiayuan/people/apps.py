@@ -8,6 +8,7 @@ class PeopleConfig(AppConfig):
     verbose_name = _("居民")
 
     def ready(self) -> None:
-        from jiayuan.people import audit_labels
+        from jiayuan.people import audit_labels, bulletin
 
         audit_labels.register()
+        bulletin.register()

@@ -10,7 +10,7 @@ class ScreeningConfig(AppConfig):
     def ready(self) -> None:
         from jiayuan.core import extensions
         from jiayuan.core.permissions import Action
-        from jiayuan.screening import audit_labels, demo, panels, services, today
+        from jiayuan.screening import audit_labels, bulletin, demo, panels, services, today
 
         extensions.nav_item(_("筛查"), "screening:rounds", Action.VIEW_SCREENING)
         extensions.nav_item(_("采样"), "screening:sampler_home", Action.SAMPLE)
@@ -20,3 +20,4 @@ class ScreeningConfig(AppConfig):
         extensions.demo_loader(demo.demo_load, order=20)
         extensions.retention_rule("screening.antigen_photos", services.antigen_photos_purge)
         audit_labels.register()
+        bulletin.register()

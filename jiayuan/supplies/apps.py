@@ -10,7 +10,7 @@ class SuppliesConfig(AppConfig):
     def ready(self) -> None:
         from jiayuan.core import extensions
         from jiayuan.core.permissions import Action
-        from jiayuan.supplies import audit_labels, demo, household_views, today
+        from jiayuan.supplies import audit_labels, bulletin, demo, household_views, today
 
         extensions.nav_item(_("团购物资"), "supplies:index", Action.VIEW_SUPPLIES)
         extensions.household_panel(household_views.panel)
@@ -18,3 +18,4 @@ class SuppliesConfig(AppConfig):
         extensions.today_item(today.today, order=30)
         extensions.demo_loader(demo.load, order=30)
         audit_labels.register()
+        bulletin.register()

@@ -1,0 +1,63 @@
+"""Pages a household opens through its link (no account): its notices and the latest bulletin."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+
+from jiayuan.accounts.services import household_link_resolve, household_link_token
+from jiayuan.bulletin import links, selectors, services
+from jiayuan.bulletin.models import PublicChannel
+
+
+def _with_link(view):
+    def wrapped(request, token, *args, **kwargs):
+        link = household_link_resolve(token)
+        if link is None:
+            return render(request, "places/household_link_invalid.html", status=404)
+        return view(request, token, link.household, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+def _latest_bulletin_url(request, household) -> str | None:
+    channel = PublicChannel.objects.filter(neighbourhood_id=household.neighbourhood_id).first()
+    if channel is None:
+        return None
+    latest = selectors.public_bulletins(channel).first()
+    return links.bulletin_urls(request, latest, channel.key)["public_url"] if latest else None
+
+
+def panel(request, household, link):
+    """The household page's card: unread notices first, the latest bulletin."""
+    notices = list(selectors.household_notices(household=household)[:5])
+    bulletin_url = _latest_bulletin_url(request, household)
+    if not notices and not bulletin_url:
+        return None
+    unread = sum(1 for n in notices if n.requires_ack and not n.is_read)
+    return (
+        "bulletin/household/panel.html",
+        {"token": household_link_token(link), "notices": notices, "unread": unread, "bulletin_url": bulletin_url},
+    )
+
+
+@_with_link
+def notices(request, token, household):
+    items = list(selectors.household_notices(household=household)[:100])
+    return render(
+        request,
+        "bulletin/household/notices.html",
+        {"token": token, "notices": items, "bulletin_url": _latest_bulletin_url(request, household)},
+    )
+
+
+@_with_link
+def notice(request, token, household, notice_id: int):
+    """Opening a notice is its read receipt (the building leader's unread list then drops the room)."""
+    item = selectors.household_notices(household=household).filter(pk=notice_id).first()
+    if item is None:
+        return render(request, "places/household_link_invalid.html", status=404)
+    if item.requires_ack and not item.is_read:
+        services.notice_mark_read(notice=item, household=household)
+    return render(request, "bulletin/household/notice.html", {"token": token, "notice": item})
