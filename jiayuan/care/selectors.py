@@ -1,0 +1,205 @@
+"""Reads of the care app, always through the user's scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from jiayuan.care.choices import OPEN_STATUSES, Category, Status
+from jiayuan.care.models import (
+    CareRequest,
+    EmergencyCall,
+    ErrandRun,
+    RequestEvent,
+    Suggestion,
+    SuggestionGroup,
+    TreatmentSchedule,
+    VisitPlan,
+)
+from jiayuan.core.permissions import Action
+from jiayuan.core.scoping import get_scoped_or_404, restrict
+
+
+def overdue_q(now=None) -> Q:
+    """Requests past their time limit: not accepted in time, or not done in time."""
+    now = now or timezone.now()
+    return Q(status=Status.NEW, due_at__lt=now) | Q(
+        status__in=[Status.ACCEPTED, Status.IN_PROGRESS, Status.REOPENED], done_due_at__lt=now
+    )
+
+
+def mine_q(user) -> Q:
+    """Requests the user owns: assigned to them or to a team they belong to."""
+    q = Q(assignee_id=user.pk)
+    try:
+        from jiayuan.volunteers.models import TeamMembership
+
+        q |= Q(team_id__in=TeamMembership.objects.filter(volunteer__user_id=user.pk).values("team_id"))
+    except (ImportError, LookupError):  # pragma: no cover - the volunteers app is optional
+        pass
+    return q
+
+
+_PRIORITY_ORDER = {"high": 0, "normal": 1, "low": 2}
+
+
+def request_list(
+    *,
+    user,
+    status: str = "",
+    category: str = "",
+    overdue: bool | None = None,
+    mine: bool = False,
+    open_only: bool = False,
+    action: str = Action.VIEW_REQUESTS,
+) -> QuerySet[CareRequest]:
+    qs = restrict(CareRequest.objects.all(), user, action).select_related(
+        "household__building", "resident", "assignee", "team"
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if open_only:
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    if category:
+        qs = qs.filter(category=category)
+    if overdue is True:
+        qs = qs.filter(overdue_q())
+    elif overdue is False:
+        qs = qs.exclude(overdue_q())
+    if mine:
+        qs = qs.filter(mine_q(user))
+    return qs.annotate(
+        _prio=Case(
+            *(When(priority=p, then=Value(n)) for p, n in _PRIORITY_ORDER.items()),
+            output_field=IntegerField(),
+        )
+    ).order_by("_prio", "due_at", "-id")
+
+
+def request_get(*, user, request_id: int, action: str = Action.VIEW_REQUESTS) -> CareRequest:
+    return get_scoped_or_404(
+        CareRequest.objects.select_related(
+            "household__building", "resident", "assignee", "team", "errand_run"
+        ).prefetch_related(Prefetch("events", queryset=RequestEvent.objects.order_by("at", "id")), "errand_items"),
+        user,
+        action,
+        pk=request_id,
+    )
+
+
+def household_requests(*, household, days: int = 30) -> list[CareRequest]:
+    """The household's open requests and those closed in the last ``days`` days, with their steps."""
+    since = timezone.now() - dt.timedelta(days=days)
+    return list(
+        CareRequest.objects.filter(household=household)
+        .filter(Q(status__in=OPEN_STATUSES) | Q(status=Status.DONE) | Q(created_at__gte=since))
+        .select_related("resident")
+        .prefetch_related(Prefetch("events", queryset=RequestEvent.objects.order_by("at", "id")), "errand_items")
+        .order_by("-created_at", "-id")[:30]
+    )
+
+
+def household_replies(*, household) -> list[SuggestionGroup]:
+    """The answered common issues the household supported."""
+    return list(
+        SuggestionGroup.objects.filter(replied_at__isnull=False, suggestions__household=household)
+        .distinct()
+        .annotate(supporters=Count("suggestions__household", distinct=True))
+        .order_by("-replied_at")[:20]
+    )
+
+
+def household_suggestions(*, household) -> list[Suggestion]:
+    return list(Suggestion.objects.filter(household=household).select_related("group").order_by("-created_at")[:20])
+
+
+def open_medicine_errands(*, user) -> QuerySet[CareRequest]:
+    return (
+        restrict(CareRequest.objects.all(), user, Action.HANDLE_REQUESTS)
+        .filter(category=Category.MEDICINE, status__in=OPEN_STATUSES, errand_run__isnull=True)
+        .select_related("household__building", "resident")
+        .prefetch_related("errand_items")
+        .order_by("created_at", "id")
+    )
+
+
+def errand_runs(*, user) -> QuerySet[ErrandRun]:
+    return (
+        restrict(ErrandRun.objects.all(), user, Action.VIEW_REQUESTS)
+        .select_related("volunteer")
+        .annotate(n=Count("requests"))
+    )
+
+
+def errand_run_get(*, user, run_id: int) -> ErrandRun:
+    run = get_scoped_or_404(ErrandRun.objects.select_related("volunteer"), user, Action.VIEW_REQUESTS, pk=run_id)
+    return run
+
+
+def run_requests(*, user, run: ErrandRun) -> list[CareRequest]:
+    return list(
+        restrict(run.requests.all(), user, Action.VIEW_REQUESTS)
+        .select_related("household__building", "resident")
+        .prefetch_related("errand_items")
+        .order_by("building_id", "household_id")
+    )
+
+
+def schedules(*, user) -> QuerySet[TreatmentSchedule]:
+    return restrict(TreatmentSchedule.objects.filter(active=True), user, Action.VIEW_REQUESTS).select_related(
+        "resident", "building", "escort"
+    )
+
+
+def emergencies(*, user) -> QuerySet[EmergencyCall]:
+    return restrict(EmergencyCall.objects.all(), user, Action.VIEW_REQUESTS).select_related("resident", "building")
+
+
+def visit_plans(*, user, visitor=None) -> QuerySet[VisitPlan]:
+    qs = restrict(VisitPlan.objects.filter(active=True), user, Action.VIEW_REQUESTS).select_related(
+        "resident__household", "building", "visitor"
+    )
+    if visitor is not None:
+        qs = qs.filter(visitor=visitor)
+    return qs
+
+
+def missed_visits_q(today: dt.date | None = None) -> Q:
+    """Plans whose next check is overdue: the last check (or the plan's start) plus ``every_days``
+    is before today. Written per frequency so it stays one indexed query on both databases."""
+    today = today or timezone.localdate()
+    q = Q()
+    for every in range(1, 31):
+        start = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=every), dt.time.min))
+        q |= Q(every_days=every) & (Q(last_visit_at__lt=start) | Q(last_visit_at__isnull=True, created_at__lt=start))
+    return q
+
+
+def missed_visits(*, user, today: dt.date | None = None) -> QuerySet[VisitPlan]:
+    return visit_plans(user=user).filter(missed_visits_q(today))
+
+
+def suggestion_groups(*, user, open_only: bool = False) -> QuerySet[SuggestionGroup]:
+    qs = restrict(SuggestionGroup.objects.all(), user, Action.MANAGE_SUGGESTIONS).annotate(
+        size=Count("suggestions", distinct=True),
+        supporters=Count("suggestions__household", distinct=True),
+    )
+    if open_only:
+        qs = qs.filter(replied_at__isnull=True)
+    return qs.prefetch_related(Prefetch("suggestions", queryset=Suggestion.objects.order_by("id"))).order_by(
+        "replied_at", "-size", "-id"
+    )
+
+
+def suggestion_group_get(*, user, group_id: int) -> SuggestionGroup:
+    return get_scoped_or_404(SuggestionGroup.objects.all(), user, Action.MANAGE_SUGGESTIONS, pk=group_id)
+
+
+def has_open_for(households) -> dict[int, int]:
+    return dict(
+        CareRequest.objects.filter(household__in=households, status__in=OPEN_STATUSES)
+        .values_list("household_id")
+        .annotate(n=Count("id"))
+    )
