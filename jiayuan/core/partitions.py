@@ -155,6 +155,14 @@ def _create(cur, spec: PartitionSpec, day: dt.date) -> None:
     )
 
 
+def _drop(cur, table: str) -> None:
+    """DROP TABLE; the foreign-key checks this transaction deferred run first (PostgreSQL will
+    not drop a table with pending trigger events), then Django's deferred default comes back."""
+    cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cur.execute(f"DROP TABLE {_q(table)}")
+    cur.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
 def ensure_days(spec: PartitionSpec, days) -> list[str]:
     """Create the partitions of ``days`` that do not exist yet; the names created. Rows of those
     days already in the default partition are moved into them (the default partition is detached,
@@ -181,7 +189,7 @@ def ensure_days(spec: PartitionSpec, days) -> list[str]:
             _create(cur, spec, day)
         cur.execute(f"CREATE TABLE {_q(spec.default)} PARTITION OF {_q(spec.table)} DEFAULT")
         cur.execute(f"INSERT INTO {_q(spec.table)} SELECT * FROM {_q(old)}")  # noqa: S608
-        cur.execute(f"DROP TABLE {_q(old)}")
+        _drop(cur, old)
     return [spec.partition(d) for d in missing]
 
 
@@ -223,7 +231,7 @@ def drop_before(spec: PartitionSpec, cutoff: dt.date, *, dry_run: bool = False) 
                 continue
             if spec.before_drop is not None:
                 spec.before_drop(cur, name)
-            cur.execute(f"DROP TABLE {_q(name)}")
+            _drop(cur, name)
     return Dropped([n for _d, n in old], old[0][0], old[-1][0], rows)
 
 
