@@ -56,6 +56,7 @@ __all__ = [
     "pass_issue",
     "pass_revoke",
     "passage_record",
+    "resolve_code",
     "returnee_at_gate",
     "settings_for",
     "settings_update",
@@ -324,7 +325,7 @@ def _take_pass(who: _Who, today: dt.date) -> tuple[str, str] | tuple[None, str]:
     }
 
 
-def _resolve_code(gate: Gate, code: str) -> _Who:
+def resolve_code(gate: Gate, code: str) -> _Who:
     """The resident a sampling code names (screening's code, one row, only the needed columns),
     or the household of a pass code; must live in the gate's neighbourhood."""
     text = (code or "").strip().upper().replace(" ", "")
@@ -499,7 +500,7 @@ def passage_record(
         fields, who = _clean_vehicle(vehicle), _Who()
     else:
         subject = Subject.RESIDENT
-        who = resident_who(gate=gate, resident=resident) if resident is not None else _resolve_code(gate, resident_code)
+        who = resident_who(gate=gate, resident=resident) if resident is not None else resolve_code(gate, resident_code)
     try:
         with transaction.atomic():
             outcome = _decide_and_insert(
