@@ -103,7 +103,6 @@ def volunteer_create(
     commitment_signed: bool = False,
     note: str = "",
     status: str = V.ACTIVE,
-    audit_action: str = "volunteer.create",
 ) -> Volunteer:
     """Register a volunteer: a resident of the neighbourhood, or an outsider by name and phone.
     Staff add volunteers ``active``; a household's application comes in ``applied``."""
@@ -156,9 +155,10 @@ def volunteer_create(
             volunteer.save()
     except IntegrityError as exc:
         raise ValidationError({"resident": [_("该居民已登记为志愿者")]}) from exc
+    action = "volunteer.apply" if status == V.APPLIED else "volunteer.create"
     audit_record(
         actor=actor,
-        action=audit_action,
+        action=action,
         obj=volunteer,
         changes={"status": status, "outsider": resident is None, "skills": skills},
     )
