@@ -8,14 +8,11 @@ the property company checking), ``same_person`` (checking one's own fix). Writes
 ``idempotency_key``: a retried write is stored once and answered as the first time.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
-from ninja.pagination import paginate
 from pydantic import Field
 
 from jiayuan.core.api import Id, Pagination, answers
@@ -56,33 +53,26 @@ class TaskOut(Schema):
     checked_at: dt.datetime | None
     finding: int
 
-    @staticmethod
-    def resolve_status_label(obj):
-        return str(obj.get_status_display())
-
-    @staticmethod
-    def resolve_kind(obj):
-        return obj.finding.kind
-
-    @staticmethod
-    def resolve_place(obj):
-        return obj.finding.place
-
-    @staticmethod
-    def resolve_note(obj):
-        return obj.note or obj.finding.note
-
-    @staticmethod
-    def resolve_overdue(obj):
-        return obj.is_overdue
-
-    @staticmethod
-    def resolve_finding(obj):
-        return obj.finding_id
-
 
 def _task_body(task: Task) -> dict:
-    return TaskOut.from_orm(task).model_dump(mode="json")
+    return {
+        "id": task.pk,
+        "status": task.status,
+        "status_label": str(task.get_status_display()),
+        "title": task.title,
+        "kind": task.finding.kind,
+        "place": task.finding.place,
+        "note": task.note or task.finding.note,
+        "building_id": task.building_id,
+        "assignee": task.assignee,
+        "team_id": task.team_id,
+        "due_at": task.due_at.isoformat(),
+        "overdue": task.is_overdue,
+        "created_at": task.created_at.isoformat(),
+        "fixed_at": task.fixed_at.isoformat() if task.fixed_at else None,
+        "checked_at": task.checked_at.isoformat() if task.checked_at else None,
+        "finding": task.finding_id,
+    }
 
 
 @router.post("/patrol-findings", response=answers({201: TaskOut}, 403, 404), summary="登记巡查发现(生成整改任务)")
@@ -168,10 +158,18 @@ class TaskFilters(Schema):
     overdue: bool | None = Field(None, description="true: 只看逾期未整改的; false: 不含逾期的")
 
 
-@router.get("/tasks", response=answers(list[TaskOut]), summary="整改任务列表")
-@paginate(Pagination)
-def task_list(request, filters: Query[TaskFilters]):
-    return selectors.task_list(user=request.auth, status=filters.status or "", overdue=filters.overdue)
+class TaskPage(Schema):
+    items: list[TaskOut]
+    count: int
+
+
+@router.get("/tasks", response=answers(TaskPage), summary="整改任务列表")
+def task_list(request, filters: Query[TaskFilters], page: Query[Pagination.Input]):
+    tasks = selectors.task_list(user=request.auth, status=filters.status or "", overdue=filters.overdue)
+    return {
+        "items": [_task_body(t) for t in tasks[page.offset : page.offset + page.limit]],
+        "count": tasks.count(),
+    }
 
 
 class DisinfectionOut(Schema):

@@ -60,7 +60,12 @@ def finding_list(*, user, action: str = Action.VIEW_OPERATIONS) -> QuerySet[Find
 
 
 def patrol_list(*, user, action: str = Action.VIEW_OPERATIONS) -> QuerySet[PatrolRun]:
-    return restrict(PatrolRun.objects.all(), user, action).select_related("team").annotate(n=Count("findings"))
+    return (
+        restrict(PatrolRun.objects.all(), user, action)
+        .select_related("team")
+        .annotate(n=Count("findings"))
+        .order_by("-started_at", "-id")
+    )
 
 
 def case_list(*, user, action: str = Action.VIEW_OPERATIONS) -> QuerySet[RentalCase]:
