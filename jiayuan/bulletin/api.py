@@ -5,8 +5,6 @@ A second bulletin for the same neighbourhood and day is a 409 ``exists``; publis
 one a 409 ``published``. Writes accept an ``idempotency_key`` (a retry answers as the first did).
 """
 
-from __future__ import annotations
-
 import datetime as dt
 
 from django.db import transaction

@@ -53,7 +53,13 @@ def test_no_names_or_rooms_in_any_section(crafted_day, neighbourhood, household)
 
 @pytest.mark.parametrize(
     ("value", "previous", "display", "stored", "change"),
-    [(0, 0, "0", 0, "持平"), (1, 5, SMALL, None, ""), (2, 0, SMALL, None, ""), (3, 1, "3", 3, ""), (7, 4, "7", 7, "+3")],
+    [
+        (0, 0, "0", 0, "持平"),
+        (1, 5, SMALL, None, ""),
+        (2, 0, SMALL, None, ""),
+        (3, 1, "3", 3, ""),
+        (7, 4, "7", 7, "+3"),
+    ],
 )
 def test_small_counts_of_people_become_shaoliang(settings, value, previous, display, stored, change):
     settings.JIAYUAN_BULLETIN_SMALL_COUNT = 3
