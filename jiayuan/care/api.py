@@ -7,8 +7,6 @@ A lifecycle step the request's status does not allow is 409 ``bad_transition``; 
 to a group is 409 ``already_replied``.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 
 from django.core.exceptions import ValidationError

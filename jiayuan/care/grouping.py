@@ -16,17 +16,23 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-THRESHOLD = 0.2
+THRESHOLD = 0.15
 
 # Characters that carry no topic in a short request ("我想请...", "能不能...吗").
 STOP_CHARS = set("的了吗呢吧啊呀我你他她们想要能请希望可以不没有是在也都就和与及或把被给让很太还再一个这那些么什")
+# Words any request may contain, whatever it is about: removed before the n-grams are taken.
+STOP_WORDS = (
+    "什么时候", "可不可以", "能不能", "好几天", "居委会", "为什么", "小区", "几天", "一下", "帮忙", "谁能",
+    "楼下", "希望", "请问", "现在", "今天", "每天", "已经", "还是", "怎么", "吃完", "用完", "买不到",
+)  # fmt: skip
+_STOP_RE = re.compile("|".join(STOP_WORDS))
 _KEEP = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9]+")
 
 
 def features(text: str) -> Counter:
     """Character unigrams and bigrams of ``text``'s Chinese runs (ASCII words whole)."""
     grams: Counter = Counter()
-    for run in _KEEP.findall((text or "").lower()):
+    for run in _KEEP.findall(_STOP_RE.sub(" ", (text or "").lower())):
         if run.isascii():
             grams[run] += 1
             continue
@@ -59,18 +65,27 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(v * b.get(t, 0.0) for t, v in a.items())
 
 
-def best_match(text: str, others: list[tuple[int, str]]) -> tuple[int | None, float]:
-    """``(key, similarity)`` of the most similar of ``others`` (``(key, text)`` pairs) to ``text``."""
+def scores(text: str, others: list[tuple[int, str]]) -> dict[int, float]:
+    """The highest similarity of ``text`` to a member of each key's texts (``(key, text)`` pairs)."""
     if not others:
-        return None, 0.0
+        return {}
     vec = Vectoriser([t for _k, t in others] + [text])
     target = vec.vector(vec.grams[-1])
-    best, score = None, 0.0
+    best: dict[int, float] = {}
     for (key, _t), grams in zip(others, vec.grams[:-1], strict=True):
         s = cosine(target, vec.vector(grams))
-        if s > score:
-            best, score = key, s
-    return best, score
+        if s > best.get(key, 0.0):
+            best[key] = s
+    return best
+
+
+def best_match(text: str, others: list[tuple[int, str]]) -> tuple[int | None, float]:
+    """``(key, similarity)`` of the most similar of ``others`` to ``text``."""
+    best = scores(text, others)
+    if not best:
+        return None, 0.0
+    key = max(best, key=lambda k: best[k])
+    return key, best[key]
 
 
 def cluster(texts: list[str], threshold: float = THRESHOLD) -> list[list[int]]:

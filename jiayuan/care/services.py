@@ -643,11 +643,17 @@ def suggestion_submit(*, actor, household: Household, text: str, resident: Resid
         .order_by("id")
         .values_list("group_id", "text")[:2000]
     )
-    group_id, score = grouping.best_match(text, others)
-    if group_id is None or score < grouping.THRESHOLD:
+    near = {k: s for k, s in grouping.scores(text, others).items() if s >= grouping.THRESHOLD}
+    if not near:
         group = SuggestionGroup.objects.create(neighbourhood_id=nb, summary=text[:200])
     else:
-        group = SuggestionGroup.objects.get(pk=group_id)
+        group = SuggestionGroup.objects.get(pk=max(near, key=lambda k: near[k]))
+        # The new text links groups the machine made apart (剪头发 … 头发太长了想理发 … 理发): they
+        # become one. Groups staff merged into a common issue keep their own shape.
+        joined = SuggestionGroup.objects.filter(pk__in=list(near), merged_at__isnull=True).exclude(pk=group.pk)
+        for other in joined:
+            other.suggestions.update(group=group)
+            other.delete()
     suggestion = Suggestion.objects.create(
         neighbourhood_id=nb, household=household, resident=resident, text=text, group=group, created_by=_user(actor)
     )
