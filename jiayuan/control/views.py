@@ -93,6 +93,7 @@ def _pick_neighbourhood(request, action: str):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def index(request):
     user = request.user
     _require(user, Action.VIEW_ZONES)
@@ -207,6 +208,7 @@ def isolation_map_export(request):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def zone_list(request):
     user = request.user
     _require(user, Action.VIEW_ZONES)
@@ -416,6 +418,7 @@ def policy_edit(request, neighbourhood_id: int, reason: str):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def case_list(request):
     user = request.user
     _require(user, Action.VIEW_CONTROL)
@@ -550,6 +553,7 @@ def _contacts_with_quarantines(case, user) -> list[Contact]:
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def quarantine_list(request):
     user = request.user
     _require(user, Action.VIEW_CONTROL)
@@ -684,6 +688,7 @@ def release_notice(request, quarantine_id: int):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def checks_today(request):
     user = request.user
     _require(user, Action.VIEW_CONTROL)
@@ -735,6 +740,7 @@ def check_record(request):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def returnee_list(request):
     user = request.user
     _require(user, Action.VIEW_CONTROL)

@@ -15,6 +15,7 @@ from jiayuan.core import spreadsheets
 from jiayuan.core.extensions import render_panels, resident_panels
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
+from jiayuan.core.replicas import replica_ok
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
 from jiayuan.people import exporter, import_jobs, selectors, services
 from jiayuan.people.choices import ImportStatus, Presence, Tag
@@ -32,6 +33,7 @@ def _int_or_none(value) -> int | None:
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def resident_list(request):
     if not can(request.user, Action.VIEW_ROSTER):
         raise Http404
@@ -295,6 +297,7 @@ def import_template(request):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def export(request):
     if not can(request.user, Action.EXPORT_ROSTER):
         raise Http404

@@ -110,6 +110,7 @@ def rounds(request):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def round_detail(request, round_id: int):
     round_ = selectors.round_get(user=request.user, round_id=round_id)
     if request.htmx:  # the 10-second poll: shared between viewers of the same scope for 5 s
@@ -282,6 +283,7 @@ def exemptions(request, round_id: int):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def retests(request, round_id: int):
     round_ = selectors.round_get(user=request.user, round_id=round_id)
     page = paginate(request, selectors.retest_list(user=request.user, round_=round_))
@@ -608,6 +610,7 @@ def cards(request):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def antigen(request):
     if not can(request.user, Action.VIEW_SCREENING):
         raise Http404

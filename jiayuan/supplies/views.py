@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from jiayuan.core.forms import apply_service_errors
 from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
+from jiayuan.core.replicas import replica_ok
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
 from jiayuan.places.models import Building, Compound, Household, Neighbourhood
 from jiayuan.supplies import exports, forms, selectors, services
@@ -66,6 +67,7 @@ def _household_at(building: Building, unit: str, room: str) -> Household | None:
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def index(request):
     _require(request.user, Action.VIEW_SUPPLIES)
     status = request.GET.get("status", "")
@@ -488,6 +490,7 @@ def proxy_order(request, group_buy_id: int):
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def sorting(request, group_buy_id: int):
     gb = selectors.group_buy_get(user=request.user, group_buy_id=group_buy_id)
     building_id = _int(request.GET.get("building"))
@@ -538,6 +541,7 @@ def _sorting_url(gb) -> str:
 
 
 @login_required
+@replica_ok  # lag of a few seconds is fine here; see core.replicas
 def checklist(request):
     _require(request.user, Action.DELIVER_GOODS)
     entries = selectors.delivery_checklist(user=request.user)
