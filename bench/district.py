@@ -23,6 +23,8 @@ pays for the generation) and is removed with ``dropdb``. PostgreSQL only.
    PostgreSQL through a private PgBouncer in transaction mode (``scripts/pgbouncer.sh``,
    ``DATABASE_PGBOUNCER=1``). The kinds of request:
 
+   - ``home``: the household link page a phone opens (``GET /h/<token>/``), before a report and
+     again after it (the form redirects there);
    - ``antigen``: a resident's antigen result through the household link page
      (``POST /h/<token>/screening/antigen/``, the form a phone posts, with its CSRF cookie);
    - ``scan``: a sample scan (``POST /api/v1/rounds/{id}/samples``, the sampler's phone);
@@ -70,7 +72,7 @@ TAG = "DIST"  # codes of the generated streets and neighbourhoods: DIST-S001, DI
 BUILDINGS_PER_NB = 25
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 PDF = b"%PDF-1.4\n"
-KINDS = ("antigen", "scan", "order", "missed", "rollup")
+KINDS = ("home", "antigen", "scan", "order", "missed", "rollup")
 
 
 # --- 1. The district --------------------------------------------------------------------------
@@ -333,6 +335,9 @@ class Plan:
     def _one(self, kind: str, conn: int) -> Request:
         i = self.pos[kind]
         self.pos[kind] += 1
+        if kind == "home":
+            nb, (token, _ids) = self.antigen_homes[i % len(self.antigen_homes)]
+            return ("GET", f"/h/{token}/", b"", {})
         if kind == "antigen":
             # Residents of one household one after the other, as a family reports from one phone.
             nb, (token, ids) = self.antigen_homes[(i // 3) % len(self.antigen_homes)]
@@ -428,7 +433,7 @@ def drive(server: h.Server, jobs: list[tuple[str, list[Request]]], clients: int 
     return per_kind, cpu, at_end
 
 
-OK = {"antigen": {302}, "scan": {201}, "order": {201}, "missed": {200}, "rollup": {200}}
+OK = {"home": {200}, "antigen": {302}, "scan": {201}, "order": {201}, "missed": {200}, "rollup": {200}}
 
 
 def _line(kind: str, k: dict) -> str:
@@ -518,10 +523,10 @@ def main() -> None:
         )
         env["DATABASE_PGBOUNCER"] = "1"
         print(f"through PgBouncer (transaction mode) on :{values['JY_PGBOUNCER_PORT']}")
-    conns = {"antigen": 4, "scan": 4, "order": 4, "missed": 1, "rollup": 1}
+    conns = {"home": 4, "antigen": 4, "scan": 4, "order": 4, "missed": 1, "rollup": 1}
     counts = {
         k: max(conns[k], int(n * args.scale))
-        for k, n in {"antigen": 900, "scan": 1500, "order": 600, "missed": 40, "rollup": 20}.items()
+        for k, n in {"home": 600, "antigen": 900, "scan": 1500, "order": 600, "missed": 40, "rollup": 20}.items()
     }
     try:
         with h.Server(args.workers, args.server_threads, env=env) as server:
