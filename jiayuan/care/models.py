@@ -105,7 +105,7 @@ class SupportGroup(models.Model):
         verbose_name_plural = _("心理支持小组")
 
     def __str__(self) -> str:
-        return self.name
+        return str(self.name)
 
 
 class SupportMember(models.Model):
