@@ -52,6 +52,7 @@ DEFAULT_AHEAD = 7
 # rows go to the default partition (where retention deletes them row by row).
 CONVERT_WINDOW_DAYS = 60
 _DAY_RE = re.compile(r"_p(\d{8})$")
+_INDEX_COLUMNS = re.compile(r"USING \w+ \(([^)]*)\)")
 
 
 @dataclass(frozen=True)
@@ -277,8 +278,10 @@ def convert(schema_editor, spec: PartitionSpec, *, today: dt.date | None = None)
         )
         cur.execute(f"UPDATE {_q(table)} SET day = (created_at AT TIME ZONE '{settings.TIME_ZONE}')::date")  # noqa: S608
     foreign, unique, indexes = _shape(cur, table)
-    if any(d.upper().startswith("CREATE UNIQUE") for _n, d in indexes):
-        raise NotImplementedError(f"{table}: a unique index outside a constraint needs the partition key")
+    for name, definition in indexes:
+        keyed = _INDEX_COLUMNS.search(definition)
+        if definition.upper().startswith("CREATE UNIQUE") and col not in (keyed.group(1) if keyed else "").split(", "):
+            raise NotImplementedError(f"{table}: the unique index {name} must hold the partition key {col}")
     cur.execute(f"SELECT DISTINCT {_local_day_sql(spec)} FROM {_q(table)}")  # noqa: S608
     held = {r[0] for r in cur.fetchall() if r[0] is not None}
     days = sorted({d for d in held if d >= today - dt.timedelta(days=CONVERT_WINDOW_DAYS)})

@@ -8,9 +8,11 @@ DELETE. SQLite keeps plain tables and the purge deletes rows there. (Samples and
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -198,3 +200,15 @@ def test_sqlite_keeps_plain_tables_and_purge_deletes_rows(settings):
     IdempotencyRecord.objects.create(scope="t", key="new", status=201, body={})
     assert purge(actor="test")["core.idempotency_records"] == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_the_partitions_command_lists_and_creates_them():
+    out = io.StringIO()
+    call_command("partitions", "--create", stdout=out)
+    if connection.vendor != "postgresql":
+        assert "plain tables" in out.getvalue()
+        return
+    for table, spec in partitions.SPECS.items():
+        assert f"{table}: created " in out.getvalue()
+        assert f"rows in {spec.default}" in out.getvalue()
+    assert partitions.ensure_ahead() == {t: [] for t in partitions.SPECS}  # all there now
