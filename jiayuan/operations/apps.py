@@ -14,6 +14,7 @@ class OperationsConfig(AppConfig):
 
         extensions.nav_item(_("巡查消杀"), "operations:index", Action.VIEW_OPERATIONS, order=45)
         extensions.today_item(today.today, order=45)
+        extensions.home_panel(today.home_panel)
         extensions.demo_loader(demo.load, order=60)
         extensions.retention_rule("operations.finding_photos", services.finding_photos_purge)
         extensions.bulletin_section("operations", today.bulletin, order=60)

@@ -128,3 +128,12 @@ def rollup_open_tasks(neighbourhood_ids, day: dt.date) -> dict[int, int]:
         .order_by()
     )
     return dict(rows)
+
+
+def home_panel(request):
+    """A card on the home page for those who log rounds and findings but have no 巡查消杀 menu
+    entry (volunteers of the patrol or disinfection teams): the way to their boards."""
+    user = request.user
+    if can(user, Action.VIEW_OPERATIONS) or not can(user, Action.RECORD_OPERATIONS):
+        return None
+    return "operations/home_panel.html", {}

@@ -178,3 +178,11 @@ def test_demo_loads_once(head, neighbourhood, building, building2, household, ma
     count = Task.objects.count()
     demo.load(neighbourhood=neighbourhood, stdout=out)
     assert Task.objects.count() == count and "already" in out.getvalue()
+
+
+def test_volunteer_home_shows_the_way_to_the_boards_staff_home_does_not(client, volunteer, staff):
+    client.force_login(volunteer)
+    html = client.get("/").content.decode()
+    assert 'id="operations-panel"' in html and reverse("operations:disinfection") in html
+    client.force_login(staff)
+    assert 'id="operations-panel"' not in client.get("/").content.decode()
