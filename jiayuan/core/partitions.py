@@ -292,6 +292,9 @@ def convert(schema_editor, spec: PartitionSpec, *, today: dt.date | None = None)
         f"CREATE TABLE {_q(table)} (LIKE {_q(old)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE) "
         f"PARTITION BY RANGE ({_q(col)})"
     )
+    # An id drawn from the old table's sequence (after a reverse migration) would tie the new
+    # partitions to a sequence dropped with the old table; the new one is set below.
+    cur.execute(f"ALTER TABLE {_q(table)} ALTER COLUMN id DROP DEFAULT")
     cur.execute(f"CREATE TABLE {_q(spec.default)} PARTITION OF {_q(table)} DEFAULT")
     for day in sorted(set(days)):
         _create(cur, spec, day)
