@@ -10,7 +10,7 @@ from jiayuan.places.models import Building, Compound
 
 class ComposeForm(forms.Form):
     neighbourhood = forms.ModelChoiceField(label=_("居民区"), queryset=None, empty_label=None)
-    date = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("日期"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
     def __init__(self, *args, neighbourhoods, **kwargs):
         super().__init__(*args, **kwargs)

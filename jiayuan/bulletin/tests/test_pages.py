@@ -4,6 +4,7 @@ notices on the household link pages with read receipts, trends and roll-up with 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -20,6 +21,7 @@ from jiayuan.core.permissions import Role
 from jiayuan.places import services as places
 
 pytestmark = pytest.mark.django_db
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 
 
 @pytest.fixture
@@ -64,6 +66,8 @@ def test_public_pages_open_without_login_and_hide_drafts(client, published, resi
 def test_png_is_a_real_image_at_phone_width(client, published):
     r = client.get(_public(published, "bulletin:public_png"))
     assert r.status_code == 200 and r["Content-Type"] == "image/png"
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "bulletin-image.png").write_bytes(r.content)  # to look at, as a person would
     image = Image.open(io.BytesIO(r.content)).convert("L")
     assert image.width >= 750 and image.height > 600
     colours = image.getcolors(maxcolors=1 << 16)
