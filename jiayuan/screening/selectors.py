@@ -204,7 +204,10 @@ def round_residents(*, user, round_: Round, action: str = Action.VIEW_SCREENING)
 
 
 def _sampled(round_: Round) -> Exists:
-    return Exists(Sample.objects.filter(round_id=round_.pk, resident_id=OuterRef("pk"), is_retest=False))
+    # ``day``: the round's date, the samples' partition key on PostgreSQL (ADR 0015): one partition.
+    return Exists(
+        Sample.objects.filter(round_id=round_.pk, day=round_.date, resident_id=OuterRef("pk"), is_retest=False)
+    )
 
 
 def _exempted(round_: Round) -> Exists:
