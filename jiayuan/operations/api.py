@@ -11,6 +11,7 @@ the property company checking), ``same_person`` (checking one's own fix). Writes
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
@@ -122,7 +123,9 @@ class _Refused(Exception):
 )
 def task_status(request, task_id: Id, payload: TaskStatusIn):
     user = request.auth
-    task = get_scoped_or_404(Task.objects.select_related("finding"), user, Action.MANAGE_TASKS, pk=task_id)
+    task = selectors.visible_tasks(user, Action.MANAGE_TASKS).select_related("finding").filter(pk=task_id).first()
+    if task is None:
+        raise Http404
     team = None
     if payload.team is not None:
         from jiayuan.volunteers.models import Team

@@ -40,10 +40,27 @@ def board_action(user) -> str:
 # Tasks ---------------------------------------------------------------------------------------
 
 
+def led_team_ids(user) -> set[int]:
+    """The volunteer teams the user leads (the volunteers app's reading)."""
+    from jiayuan.volunteers.selectors import led_team_ids as led
+
+    return led(user)
+
+
+def visible_tasks(user, action: str = Action.VIEW_OPERATIONS) -> QuerySet[Task]:
+    """Tasks in the user's scope for ``action``, and those assigned to a team the user leads
+    (a team leader sees and fixes their team's tasks)."""
+    scoped = restrict(Task.objects.all(), user, action)
+    teams = led_team_ids(user)
+    if not teams:
+        return scoped
+    return Task.objects.filter(Q(pk__in=scoped.values("pk")) | Q(team_id__in=teams, assignee="team"))
+
+
 def task_list(
     *, user, status: str = "", overdue: bool | None = None, action: str = Action.VIEW_OPERATIONS
 ) -> QuerySet[Task]:
-    qs = restrict(Task.objects.all(), user, action).select_related("finding", "building", "team")
+    qs = visible_tasks(user, action).select_related("finding", "building", "team")
     if status:
         qs = qs.filter(status=status)
     now = timezone.now()

@@ -3,7 +3,8 @@
 Who may move a task (on top of ``MANAGE_TASKS`` in the task's scope, checked by the caller):
 the committee (head, staff) and the owners' committee assign and check; the property company
 fixes what is assigned to it, the committee what is assigned to it or to a team (the owners'
-committee too for a team: it runs the patrol team); nobody checks their own fix.
+committee too for a team: it runs the patrol team), and a team's leader what is assigned to
+their team; nobody checks their own fix.
 """
 
 from __future__ import annotations
@@ -206,6 +207,16 @@ def _may(actor, allowed: set) -> bool:
     return bool(getattr(actor, "is_superuser", False) or roles(actor) & allowed)
 
 
+def _may_fix(actor, task: Task) -> bool:
+    if _may(actor, _fixers(task)):
+        return True
+    if task.assignee == Assignee.TEAM:
+        from jiayuan.volunteers.selectors import led_team_ids
+
+        return task.team_id in led_team_ids(actor)
+    return False
+
+
 def _fixers(task: Task) -> set:
     if task.assignee == Assignee.PROPERTY:
         return {Role.PROPERTY_STAFF, *COMMITTEE}
@@ -254,7 +265,7 @@ def task_set_status(
         elif before == TaskStatus.FIXED:
             task.due_at = now + dt.timedelta(hours=settings_for(task.neighbourhood_id).task_hours)
     elif status == TaskStatus.FIXED:
-        if not _may(actor, _fixers(task)):
+        if not _may_fix(actor, task):
             raise TaskError("not_allowed", f"这项任务由「{task.assignee_label}」整改")
         task.fixed_at, task.fixed_by = now, actor
     elif status == TaskStatus.CHECKED:

@@ -136,4 +136,4 @@ def home_panel(request):
     user = request.user
     if can(user, Action.VIEW_OPERATIONS) or not can(user, Action.RECORD_OPERATIONS):
         return None
-    return "operations/home_panel.html", {}
+    return "operations/home_panel.html", {"leads_team": bool(selectors.led_team_ids(user))}

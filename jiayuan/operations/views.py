@@ -133,7 +133,8 @@ def finding_new(request):
 @login_required
 def task_list(request):
     user = request.user
-    _require(user, Action.VIEW_OPERATIONS)
+    if not can(user, Action.VIEW_OPERATIONS) and not selectors.led_team_ids(user):
+        raise Http404
     status = request.GET.get("status", "")
     if status not in TaskStatus.values:
         status = ""
@@ -187,16 +188,23 @@ def _tasks_xlsx(tasks):
     return xlsx.xlsx_response(xlsx.tables_xlsx([sheet]), f"整改任务-{timezone.localdate():%Y%m%d}.xlsx")
 
 
+def _task_or_404(tasks, task_id: int) -> Task:
+    task = tasks.filter(pk=task_id).first()
+    if task is None:
+        raise Http404
+    return task
+
+
 @login_required
 def task_detail(request, task_id: int):
     user = request.user
-    task = get_scoped_or_404(
-        Task.objects.select_related("finding", "building", "team", "fixed_by", "checked_by", "finding__run"),
-        user,
-        Action.VIEW_OPERATIONS,
-        pk=task_id,
+    task = _task_or_404(
+        selectors.visible_tasks(user).select_related(
+            "finding", "building", "team", "fixed_by", "checked_by", "finding__run"
+        ),
+        task_id,
     )
-    may_manage = can(user, Action.MANAGE_TASKS, task)
+    may_manage = can(user, Action.MANAGE_TASKS, task) or task.team_id in selectors.led_team_ids(user)
     context = {
         "task": task,
         "finding": task.finding,
@@ -214,7 +222,7 @@ def task_detail(request, task_id: int):
 @require_POST
 def task_move(request, task_id: int, status: str):
     user = request.user
-    task = get_scoped_or_404(Task.objects.all(), user, Action.MANAGE_TASKS, pk=task_id)
+    task = _task_or_404(selectors.visible_tasks(user, Action.MANAGE_TASKS), task_id)
     if status not in TaskStatus.values:
         raise Http404
     team = None

@@ -130,3 +130,29 @@ def test_overdue_tasks_stand_out_until_fixed(report, staff, prop, owners):
         assert late.is_overdue
         assert list(selectors.task_list(user=owners, overdue=True)) == [late]
         assert set(selectors.task_list(user=owners, overdue=False)) == {done}
+
+
+def test_a_team_leader_sees_and_fixes_their_teams_tasks_only(client, report, staff, owners, volunteer, neighbourhood):
+    from django.urls import reverse
+
+    from jiayuan.volunteers.models import TeamMembership, Volunteer
+
+    team = Team.objects.create(neighbourhood=neighbourhood, name="消杀队", kind="disinfection")
+    other_team = Team.objects.create(neighbourhood=neighbourhood, name="巡查队", kind="patrol")
+    me = Volunteer.objects.create(neighbourhood=neighbourhood, name="队长", user=volunteer, status="active")
+    TeamMembership.objects.create(neighbourhood=neighbourhood, team=team, volunteer=me, is_leader=True)
+    ours, theirs = report(place="A"), report(place="B")
+    services.task_set_status(actor=staff, task=ours, status=TaskStatus.ASSIGNED, assignee=Assignee.TEAM, team=team)
+    services.task_set_status(
+        actor=staff, task=theirs, status=TaskStatus.ASSIGNED, assignee=Assignee.TEAM, team=other_team
+    )
+    assert list(selectors.task_list(user=volunteer)) == [ours]
+    client.force_login(volunteer)
+    assert client.get(reverse("operations:task", args=[theirs.pk])).status_code == 404
+    with pytest.raises(services.TaskError):
+        services.task_set_status(actor=volunteer, task=theirs, status=TaskStatus.FIXED)
+    client.post(reverse("operations:task_move", args=[ours.pk, "fixed"]), {"note": "已补消杀"})
+    ours.refresh_from_db()
+    assert ours.status == TaskStatus.FIXED and ours.fixed_by == volunteer
+    with pytest.raises(services.TaskError):  # a team leader does not check
+        services.task_set_status(actor=volunteer, task=ours, status=TaskStatus.CHECKED)
