@@ -26,7 +26,7 @@ from jiayuan.people.models import Resident
 from jiayuan.places.models import Building
 from jiayuan.volunteers import services
 from jiayuan.volunteers.choices import PlaceKind, Skill, TeamKind, VolunteerStatus
-from jiayuan.volunteers.models import Team
+from jiayuan.volunteers.models import Shift, Team
 
 TEAMS = [
     ("核酸检测保障队", TeamKind.TESTING, True),
@@ -179,6 +179,16 @@ def _load(neighbourhood, stdout) -> None:
                     _work(staff, shift, v, shift.starts_at, shift.ends_at)
                 elif shift.starts_at <= now:
                     _work(staff, shift, v, shift.starts_at, None)
+    # 小赵 (the demo login) has claimed a place on one of today's shifts still to come.
+    if login is not None:
+        for shift in Shift.objects.filter(team__in=[teams[1], teams[2]], date=today, starts_at__gt=now).order_by(
+            "starts_at"
+        ):
+            try:
+                services.shift_claim(actor=login, shift=shift)
+            except (services.ShiftRefused, services.ValidationError):
+                continue
+            break
     stdout.write(f"volunteers: {len(teams)} teams, {len(volunteers) + 1} volunteers, {made} assignments")
 
 

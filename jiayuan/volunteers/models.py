@@ -22,7 +22,14 @@ from django.utils.translation import gettext_lazy as _
 from jiayuan.core.fields import EncryptedTextField
 from jiayuan.core.masking import mask_name, mask_phone
 from jiayuan.places.models import Building, Compound, Neighbourhood
-from jiayuan.volunteers.choices import AssignmentSource, AssignmentStatus, PlaceKind, TeamKind, VolunteerStatus
+from jiayuan.volunteers.choices import (
+    AssignmentSource,
+    AssignmentStatus,
+    PlaceKind,
+    Skill,
+    TeamKind,
+    VolunteerStatus,
+)
 
 __all__ = ["Shift", "ShiftAssignment", "Team", "TeamMembership", "Volunteer"]
 
@@ -116,6 +123,10 @@ class Volunteer(models.Model):
     @property
     def is_outsider(self) -> bool:
         return self.resident_id is None
+
+    @property
+    def skill_labels(self) -> list[str]:
+        return [str(Skill(s).label) for s in self.skills or () if s in Skill.values]
 
 
 class Team(models.Model):

@@ -74,7 +74,7 @@ def volunteer_totals(volunteer_ids) -> dict[int, dict]:
         .annotate(h=Sum("hours"), n=Count("id"))
         .values_list("volunteer_id", "h", "n")
     ):
-        out[vid] = {"hours": (hours or Decimal("0")).quantize(Decimal("0.01")), "shifts_done": n}
+        out[vid] = {"hours": _hours(hours), "shifts_done": n}
     return out
 
 
@@ -230,6 +230,20 @@ def wechat_message(team: Team, shifts: list[Shift], day: dt.date) -> str:
 # --- Hours ---------------------------------------------------------------------------------------
 
 
+def _hours(value) -> Decimal:
+    """A sum of hours as 2-place Decimal (SQLite sums decimals as floats)."""
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def first_day_served(volunteer: Volunteer) -> dt.date | None:
+    return (
+        ShiftAssignment.objects.filter(volunteer=volunteer, status=AS.DONE)
+        .order_by("shift__date")
+        .values_list("shift__date", flat=True)
+        .first()
+    )
+
+
 def _done(user, start: dt.date, end: dt.date) -> QuerySet[ShiftAssignment]:
     return restrict(
         ShiftAssignment.objects.filter(status=AS.DONE, shift__date__gte=start, shift__date__lte=end),
@@ -248,7 +262,7 @@ def hours_by_volunteer(*, user, start: dt.date, end: dt.date, team_id: int | Non
         .order_by("-hours", "volunteer__name")
     )
     return [
-        {"id": r["volunteer_id"], "name": r["volunteer__name"], "hours": r["hours"], "shifts": r["shifts"]}
+        {"id": r["volunteer_id"], "name": r["volunteer__name"], "hours": _hours(r["hours"]), "shifts": r["shifts"]}
         for r in rows
     ]
 
@@ -264,7 +278,7 @@ def hours_by_team(*, user, start: dt.date, end: dt.date) -> list[dict]:
         {
             "id": r["shift__team_id"],
             "name": r["shift__team__name"],
-            "hours": r["hours"],
+            "hours": _hours(r["hours"]),
             "shifts": r["shifts"],
             "people": r["people"],
         }
@@ -305,7 +319,7 @@ def day_figures(neighbourhood_id: int, day: dt.date) -> dict:
     """People who served on ``day`` (checked in), hours done, shifts short of people."""
     base = ShiftAssignment.objects.filter(neighbourhood_id=neighbourhood_id, shift__date=day)
     served = base.filter(status__in=(AS.CHECKED_IN, AS.DONE)).values("volunteer_id").distinct().count()
-    hours = base.filter(status=AS.DONE).aggregate(h=Sum("hours"))["h"] or Decimal("0")
+    hours = _hours(base.filter(status=AS.DONE).aggregate(h=Sum("hours"))["h"])
     shifts = Shift.objects.filter(neighbourhood_id=neighbourhood_id, date=day, cancelled=False).annotate(
         taken=Count("assignments", filter=Q(assignments__status__in=HOLDING))
     )

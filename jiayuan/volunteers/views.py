@@ -9,6 +9,7 @@ in; a volunteer with a linked login claims and checks in/out on their own shifts
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -247,7 +248,7 @@ def certificate(request, volunteer_id: int):
     period = forms.PeriodForm(request.GET or None)
     start, end = period.period()
     if "start" not in request.GET:
-        start = v.created_at.date() if v.created_at else start
+        start = min(start, selectors.first_day_served(v) or start)
     cert = selectors.certificate(volunteer=v, start=start, end=end)
     audit_record(
         actor=request.user,
@@ -559,7 +560,7 @@ def hours(request):
                     title=title,
                     header=[_("姓名"), _("班次数"), _("服务时长(小时)")],
                     rows=[safe_row([p["name"], p["shifts"], float(p["hours"])]) for p in people],
-                    total=["合计", sum(p["shifts"] for p in people), float(sum(p["hours"] for p in people))],
+                    total=[_("合计"), sum(p["shifts"] for p in people), float(sum(p["hours"] for p in people))],
                 ),
                 Sheet(
                     name=_("按队伍"),
@@ -579,6 +580,6 @@ def hours(request):
             "end": end,
             "people": people,
             "teams": teams_,
-            "total": sum((p["hours"] for p in people), 0),
+            "total": sum((p["hours"] for p in people), Decimal("0.00")),
         },
     )
