@@ -69,8 +69,11 @@ def settings_for(neighbourhood_id: int) -> CareSettings:
 
 
 def _actor_label(actor) -> str:
+    """Who did a step, as the request's history shows it: a person's name, or 住户 for the household."""
     if getattr(actor, "is_authenticated", False):
         return str(actor)
+    if str(actor or "").startswith("household-link:"):
+        return str(_("住户"))
     return str(actor or "")
 
 
