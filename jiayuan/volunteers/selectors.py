@@ -78,6 +78,24 @@ def volunteer_totals(volunteer_ids) -> dict[int, dict]:
     return out
 
 
+def volunteer_logins(neighbourhood_id: int):
+    """Accounts with an active volunteer role in the neighbourhood, not yet linked to a volunteer
+    (the choices for "关联登录账号")."""
+    from jiayuan.accounts.models import Assignment, User
+    from jiayuan.core.permissions import Role
+
+    granted = Assignment.objects.filter(role=Role.VOLUNTEER, active=True).filter(
+        Q(neighbourhood_id=neighbourhood_id)
+        | Q(compound__neighbourhood_id=neighbourhood_id)
+        | Q(building__neighbourhood_id=neighbourhood_id)
+    )
+    return (
+        User.objects.filter(is_active=True, pk__in=granted.values("user_id"))
+        .exclude(pk__in=Volunteer.objects.filter(user__isnull=False).values("user_id"))
+        .order_by("display_name", "username")
+    )
+
+
 def team_list(*, user) -> QuerySet[Team]:
     return (
         restrict(Team.objects.all(), user, Action.VIEW_VOLUNTEERS)

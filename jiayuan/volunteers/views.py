@@ -201,6 +201,7 @@ def volunteer_detail(request, volunteer_id: int):
             "transitions": [(s, VolunteerStatus(s).label) for s in services.TRANSITIONS.get(v.status, ())],
             "gate": _gate_preview(v),
             "can_certificate": can_manage or v.user_id == request.user.pk,
+            "logins": selectors.volunteer_logins(v.neighbourhood_id) if can_manage and not v.user_id else [],
         },
     )
 
@@ -235,6 +236,40 @@ def volunteer_reveal(request, volunteer_id: int):
     phone = services.volunteer_reveal_phone(actor=request.user, volunteer=v)
     messages.info(request, _("%(name)s 的电话: %(phone)s") % {"name": v.name, "phone": phone or "-"})
     return redirect("volunteers:volunteer", volunteer_id=v.pk)
+
+
+@login_required
+@require_POST
+def volunteer_login(request, volunteer_id: int):
+    """Link an account with the volunteer role (or unlink: no ``user``), for "my shifts"."""
+    v = selectors.volunteer_get(user=request.user, volunteer_id=volunteer_id, action=Action.MANAGE_VOLUNTEERS)
+    uid = request.POST.get("user", "")
+    login = None
+    if uid:
+        login = selectors.volunteer_logins(v.neighbourhood_id).filter(pk=int(uid) if uid.isdigit() else 0).first()
+        if login is None:
+            raise Http404
+    _attempt(
+        request,
+        lambda: services.volunteer_link_user(actor=request.user, volunteer=v, user=login),
+        _("已关联登录账号") if login else _("已取消关联登录账号"),
+    )
+    return redirect("volunteers:volunteer", volunteer_id=v.pk)
+
+
+@login_required
+@require_POST
+def team_settings(request, team_id: int):
+    team = selectors.team_get(user=request.user, team_id=team_id, action=Action.MANAGE_VOLUNTEERS)
+    services.team_update(
+        actor=request.user,
+        team=team,
+        requires_antigen_today=bool(request.POST.get("requires_antigen_today")),
+        description=request.POST.get("description", "")[:2000],
+        active=bool(request.POST.get("active")),
+    )
+    messages.success(request, _("已保存队伍设置"))
+    return redirect("volunteers:team", team_id=team.pk)
 
 
 @login_required

@@ -197,3 +197,25 @@ def test_today_rows_bulletin_and_trend(rf, head, vol_login, make_shift, make_vol
     assert figures["hours"].value == 2.0
     day = timezone.localdate()
     assert reports.hours_trend(neighbourhood, day - dt.timedelta(days=2), day) == {day: 2.0}
+
+
+def test_link_a_volunteer_login_and_team_settings(client, head, make_user, building, make_volunteer, team):
+    login = make_user(Role.VOLUNTEER, building, username="xiaoli")
+    staff_only = make_user(Role.COMMITTEE_STAFF, building.neighbourhood, username="staff2")
+    v = make_volunteer(name="小李")
+    client.force_login(head)
+    page = client.get(f"/volunteers/people/{v.pk}/").content.decode()
+    assert "xiaoli" in page and "staff2" not in page  # only accounts with the volunteer role
+    assert client.post(f"/volunteers/people/{v.pk}/login/", {"user": staff_only.pk}).status_code == 404
+    client.post(f"/volunteers/people/{v.pk}/login/", {"user": login.pk})
+    v.refresh_from_db()
+    assert v.user == login
+    assert AuditEvent.objects.filter(action="volunteer.link_user", object_id=str(v.pk)).exists()
+    client.post(f"/volunteers/teams/{team.pk}/settings/", {"requires_antigen_today": "on", "active": "on"})
+    team.refresh_from_db()
+    assert team.requires_antigen_today is True and team.active is True
+    assert AuditEvent.objects.filter(action="volunteer.team_update").exists()
+    client.force_login(login)  # a volunteer may not change a team
+    assert client.post(f"/volunteers/teams/{team.pk}/settings/", {}).status_code == 404
+    team.refresh_from_db()
+    assert team.requires_antigen_today is True
