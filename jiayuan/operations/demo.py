@@ -17,7 +17,7 @@ from django.utils import timezone
 from jiayuan.accounts.models import User
 from jiayuan.operations import selectors, services
 from jiayuan.operations.choices import Assignee, CaseKind, CaseStatus, FindingKind, PointKind, TaskStatus
-from jiayuan.operations.models import DisinfectionPoint, Task
+from jiayuan.operations.models import DisinfectionPoint, Finding, Task
 from jiayuan.places.models import Building, Compound, Household
 
 
@@ -114,6 +114,9 @@ def load(*, neighbourhood, stdout) -> None:
         place=f"{b3.name}东侧围墙",
         note="有人隔墙递送物品",
     )
+    # The patrol's findings were made during yesterday's patrol.
+    Finding.objects.filter(run=run).update(created_at=yesterday + dt.timedelta(minutes=20))
+    Task.objects.filter(finding__run=run).update(created_at=yesterday + dt.timedelta(minutes=20))
     household = Household.objects.filter(building=b3).order_by("-floor", "room").first()
     if household is not None:
         case = services.case_report(

@@ -14,7 +14,7 @@ from jiayuan.control.choices import HouseholdMark, ZoneLevel
 from jiayuan.control.selectors import household_marks, zone_levels
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, restrict
-from jiayuan.operations.choices import OPEN_TASK_STATUSES, GarbageMode
+from jiayuan.operations.choices import OPEN_TASK_STATUSES, GarbageMode, PointKind
 from jiayuan.operations.models import (
     DisinfectionPoint,
     DisinfectionRound,
@@ -180,6 +180,23 @@ def disinfection_board(*, user, now: dt.datetime | None = None, action: str | No
         )
     rows.sort(key=lambda r: (-r["overdue"], _SEVERITY[r["level"]], r["point"].compound_id, r["point"].name))
     return rows
+
+
+def corridors_missing(*, user, action: str = Action.MANAGE_TASKS) -> list[Building]:
+    """Buildings with cases (sealed or controlled) in the user's scope that have no corridor
+    point yet: their corridors are to be disinfected too."""
+    buildings = list(restrict(Building.objects.all(), user, action).select_related("compound"))
+    levels = zone_levels(building_ids=[b.pk for b in buildings])
+    with_corridor = set(
+        DisinfectionPoint.objects.filter(building__in=buildings, kind=PointKind.CORRIDOR).values_list(
+            "building_id", flat=True
+        )
+    )
+    return [
+        b
+        for b in buildings
+        if levels.get(b.pk) in (ZoneLevel.SEALED, ZoneLevel.CONTROLLED) and b.pk not in with_corridor
+    ]
 
 
 # Garbage -------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ urlpatterns = [
     path("patrols/", views.patrols, name="patrols"),
     path("patrols/<int:run_id>/end/", views.patrol_end, name="patrol_end"),
     path("disinfection/", views.disinfection, name="disinfection"),
+    path("disinfection/corridor/<int:building_id>/", views.corridor_add, name="corridor_add"),
     path("disinfection/<int:point_id>/log/", views.disinfection_log, name="disinfection_log"),
     path("garbage/", views.garbage, name="garbage"),
     path("garbage/<int:building_id>/log/", views.garbage_log, name="garbage_log"),

@@ -20,7 +20,7 @@ from jiayuan.core.pagination import paginate
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict, roles
 from jiayuan.operations import forms, selectors, services
-from jiayuan.operations.choices import Assignee, CaseStatus, TaskStatus
+from jiayuan.operations.choices import Assignee, CaseStatus, PointKind, TaskStatus
 from jiayuan.operations.models import DisinfectionPoint, Finding, PatrolRun, RentalCase, Task
 from jiayuan.places.models import Building, Compound, Household, Neighbourhood
 
@@ -330,11 +330,32 @@ def disinfection(request):
     context = {
         "rows": rows,
         "form": form,
+        "corridors": selectors.corridors_missing(user=user) if form is not None else [],
         "may_record": can(user, Action.RECORD_OPERATIONS),
         "now": timezone.now(),
         "settings": services.settings_for(rows[0]["point"].neighbourhood_id) if rows else None,
     }
     return render(request, "operations/disinfection.html", context)
+
+
+@login_required
+@require_POST
+def corridor_add(request, building_id: int):
+    """One tap: the corridors of a building with cases become a disinfection point."""
+    user = request.user
+    building = get_scoped_or_404(Building.objects.all(), user, Action.MANAGE_TASKS, pk=building_id)
+    _attempt(
+        request,
+        lambda: services.point_create(
+            actor=user,
+            compound=building.compound,
+            building=building,
+            kind=PointKind.CORRIDOR,
+            name=_("%(b)s楼道") % {"b": building.name},
+        ),
+        _("已添加: %(b)s楼道") % {"b": building.name},
+    )
+    return redirect("operations:disinfection")
 
 
 @login_required

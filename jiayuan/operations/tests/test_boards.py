@@ -146,3 +146,18 @@ def test_missed_buildings_stand_out_after_the_deadline(head, building, building2
         assert board[0]["building"] == building2  # missed first
         with pytest.raises(ValidationError):
             services.garbage_log(actor=head, building=building)  # once per building per day
+
+
+def test_buildings_with_cases_are_offered_a_corridor_point(
+    client, head, building, building2, household, make_resident, seal
+):
+    from django.urls import reverse
+
+    seal(make_resident(household, name="王阳"))
+    assert selectors.corridors_missing(user=head) == [building]
+    client.force_login(head)
+    assert "加入楼道点位" in client.get(reverse("operations:disinfection")).content.decode()
+    client.post(reverse("operations:corridor_add", args=[building.pk]))
+    assert selectors.corridors_missing(user=head) == []
+    row = next(r for r in selectors.disinfection_board(user=head) if r["point"].kind == PointKind.CORRIDOR)
+    assert (row["point"].building, row["level"], row["due"]) == (building, "sealed", 4)
