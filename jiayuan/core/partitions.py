@@ -1,6 +1,7 @@
 """Day partitions of the append-only, high-volume tables on PostgreSQL (ADR 0015).
 
-On PostgreSQL, samples, antigen reports, audit events and idempotency records are declaratively
+On PostgreSQL, samples, antigen reports, gate passages, audit events and idempotency records are
+declaratively
 partitioned by RANGE of one day (``<table>_pYYYYMMDD``, days in ``TIME_ZONE``), with a DEFAULT
 partition (``<table>_default``) so that an insert never fails for want of its day's partition.
 SQLite keeps plain tables and nothing here acts on it.
@@ -100,6 +101,7 @@ SPECS: dict[str, PartitionSpec] = {
     "core_idempotencyrecord": PartitionSpec("core_idempotencyrecord", "day", hidden_day=True),
     "screening_sample": PartitionSpec("screening_sample", "day", before_drop=_retest_unlink_samples),
     "screening_antigenreport": PartitionSpec("screening_antigenreport", "date", before_drop=_retest_unlink_antigen),
+    "gates_gatepassage": PartitionSpec("gates_gatepassage", "day"),
 }
 
 

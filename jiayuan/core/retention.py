@@ -5,7 +5,8 @@ older than its retention period and says how much it removed; the apps register 
 ``core.extensions.retention_rule`` (the screening app: antigen photos). The rules here cover the
 append-only, high-volume tables (ADR 0015): idempotency records (``JIAYUAN_IDEMPOTENCY_DAYS``;
 they only answer retries), and, when their period is set (0 keeps them), samples
-(``JIAYUAN_SAMPLE_DAYS``), antigen reports (``JIAYUAN_ANTIGEN_REPORT_DAYS``) and audit events
+(``JIAYUAN_SAMPLE_DAYS``), antigen reports (``JIAYUAN_ANTIGEN_REPORT_DAYS``), gate passages
+(``JIAYUAN_GATE_PASSAGE_DAYS``) and audit events
 (``JIAYUAN_AUDIT_DAYS``). On PostgreSQL these tables are partitioned by day: a rule drops the
 whole partitions past the period (``core.partitions.drop_before``) and then deletes, row by row,
 only what is left past it (rows that had landed in the default partition); audit events leave
@@ -133,6 +134,12 @@ def _antigen_reports(cutoff: dt.datetime, cutoff_day: dt.date, dry_run: bool) ->
     return qs
 
 
+def _gate_passages(cutoff: dt.datetime, cutoff_day: dt.date, dry_run: bool) -> QuerySet:
+    from jiayuan.gates.models import GatePassage
+
+    return GatePassage.objects.filter(day__lt=cutoff_day)
+
+
 def _idempotency_records(cutoff: dt.datetime, cutoff_day: dt.date, dry_run: bool) -> QuerySet:
     return IdempotencyRecord.objects.filter(created_at__lt=cutoff)
 
@@ -149,6 +156,10 @@ def _rules() -> list[tuple[str, Callable]]:
         (
             "screening.antigen_reports",
             partition_rule("screening_antigenreport", lambda: _days("JIAYUAN_ANTIGEN_REPORT_DAYS"), _antigen_reports),
+        ),
+        (
+            "gates.passages",
+            partition_rule("gates_gatepassage", lambda: _days("JIAYUAN_GATE_PASSAGE_DAYS"), _gate_passages),
         ),
         ("core.audit_events", partition_rule("core_auditevent", lambda: _days("JIAYUAN_AUDIT_DAYS"))),
         *extensions.retention_rules(),

@@ -212,3 +212,40 @@ def test_the_partitions_command_lists_and_creates_them():
         assert f"{table}: created " in out.getvalue()
         assert f"rows in {spec.default}" in out.getvalue()
     assert partitions.ensure_ahead() == {t: [] for t in partitions.SPECS}  # all there now
+
+
+def test_gate_passages_past_their_period_go_and_newer_ones_stay(settings, compound):
+    """Gate passages (insert-only, keyed by day): their day's partition on PostgreSQL, dropped
+    whole past ``JIAYUAN_GATE_PASSAGE_DAYS``; rows deleted on SQLite."""
+    from jiayuan.gates import services as gates
+    from jiayuan.gates.models import GatePassage
+
+    settings.JIAYUAN_GATE_PASSAGE_DAYS = 30
+    spec = partitions.SPECS["gates_gatepassage"]
+    today = timezone.localdate()
+    old_day = today - dt.timedelta(days=31)
+    if connection.vendor == "postgresql":
+        partitions.ensure_days(spec, [old_day])
+    gate = gates.gate_create(actor=None, compound=compound, name="东门")
+
+    def passage(day):
+        return GatePassage.objects.create(
+            neighbourhood_id=compound.neighbourhood_id,
+            compound=compound,
+            gate=gate,
+            day=day,
+            at=dt.datetime.combine(day, dt.time(9), tzinfo=timezone.get_current_timezone()),
+            direction="in",
+            subject="resident",
+            allowed=True,
+        )
+
+    old, new = passage(old_day), passage(today)
+    if connection.vendor == "postgresql":
+        assert _where("gates_gatepassage", old.pk) == spec.partition(old_day)
+        assert _where("gates_gatepassage", new.pk) == spec.partition(today)
+    assert purge(actor="test")["gates.passages"] == 1
+    assert list(GatePassage.objects.values_list("pk", flat=True)) == [new.pk]
+    if connection.vendor == "postgresql":
+        event = AuditEvent.objects.get(action="retention.purge", object_id="gates.passages")
+        assert event.changes["dropped"]["partitions"] == [spec.partition(old_day)]
