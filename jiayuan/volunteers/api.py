@@ -340,24 +340,26 @@ def _assignment_body(a) -> dict:
     }
 
 
-def _shift_and_volunteer(user, shift_id: int, volunteer_id: int, *, self_ok: bool) -> tuple[Shift, Volunteer]:
+def _shift_and_volunteer(user, shift_id: int, volunteer_id: int, *, self_ok: bool) -> tuple[Shift, Volunteer, str]:
     """The shift (visible to the user) and the volunteer the user may act for on it: staff with
     MANAGE_SHIFTS anyone of the neighbourhood, a team leader the team's members, a volunteer
     themselves (check-in/out only)."""
     shift = get_scoped_or_404(Shift.objects.select_related("team"), user, Action.VIEW_VOLUNTEERS, pk=shift_id)
     volunteers = Volunteer.objects.filter(neighbourhood_id=shift.neighbourhood_id)
     if can(user, Action.MANAGE_SHIFTS, shift):
-        pass
+        source = "staff"
     elif shift.team_id in selectors.led_team_ids(user):
         volunteers = volunteers.filter(memberships__team_id=shift.team_id)
+        source = "leader"
     elif self_ok and selectors.my_volunteer(user) is not None:
         volunteers = volunteers.filter(user=user)
+        source = "claim"
     else:
         raise PermissionDenied("没有权限为该班次排班或签到")
     volunteer = volunteers.filter(pk=volunteer_id).select_related("resident__household__building").first()
     if volunteer is None:
         raise Http404
-    return shift, volunteer
+    return shift, volunteer, source
 
 
 @router.post(
@@ -365,8 +367,7 @@ def _shift_and_volunteer(user, shift_id: int, volunteer_id: int, *, self_ok: boo
 )
 def shift_assign(request, shift_id: Id, payload: AssignIn):
     user = request.auth
-    shift, volunteer = _shift_and_volunteer(user, shift_id, payload.volunteer, self_ok=False)
-    source = "staff" if can(user, Action.MANAGE_SHIFTS, shift) else "leader"
+    shift, volunteer, source = _shift_and_volunteer(user, shift_id, payload.volunteer, self_ok=False)
 
     def run():
         a = services.shift_assign(actor=user, shift=shift, volunteer=volunteer, source=source)
@@ -384,10 +385,10 @@ class CheckIn(Schema):
 @router.post("/shifts/{shift_id}/check-in", response=answers(AssignmentOut, 403, 404, 409), summary="签到(经健康核验)")
 def shift_check_in(request, shift_id: Id, payload: CheckIn):
     user = request.auth
-    shift, volunteer = _shift_and_volunteer(user, shift_id, payload.volunteer, self_ok=True)
+    shift, volunteer, source = _shift_and_volunteer(user, shift_id, payload.volunteer, self_ok=True)
 
     def run():
-        a = services.check_in(actor=user, shift=shift, volunteer=volunteer, at=payload.at)
+        a = services.check_in(actor=user, shift=shift, volunteer=volunteer, at=payload.at, source=source)
         return 200, _assignment_body(a)
 
     return _run(f"volunteers.check_in:{shift.pk}", payload.idempotency_key, run)
@@ -396,7 +397,7 @@ def shift_check_in(request, shift_id: Id, payload: CheckIn):
 @router.post("/shifts/{shift_id}/check-out", response=answers(AssignmentOut, 403, 404, 409), summary="签退")
 def shift_check_out(request, shift_id: Id, payload: CheckIn):
     user = request.auth
-    shift, volunteer = _shift_and_volunteer(user, shift_id, payload.volunteer, self_ok=True)
+    shift, volunteer, _source = _shift_and_volunteer(user, shift_id, payload.volunteer, self_ok=True)
 
     def run():
         a = services.check_out(actor=user, shift=shift, volunteer=volunteer, at=payload.at)

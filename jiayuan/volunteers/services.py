@@ -607,9 +607,17 @@ def _at(at: dt.datetime | None) -> dt.datetime:
 
 
 @transaction.atomic
-def check_in(*, actor, shift: Shift, volunteer: Volunteer, at: dt.datetime | None = None) -> ShiftAssignment:
-    """Check ``volunteer`` in on ``shift`` (assigning them first when they came without a place):
-    the health gate again, today's antigen included."""
+def check_in(
+    *,
+    actor,
+    shift: Shift,
+    volunteer: Volunteer,
+    at: dt.datetime | None = None,
+    source: str = AssignmentSource.LEADER,
+) -> ShiftAssignment:
+    """Check ``volunteer`` in on ``shift`` (assigning them first when they came without a place,
+    as ``source``: a volunteer checking themselves in claims, so only on their own team's
+    shifts): the health gate again, today's antigen included."""
     at = _at(at)
     if not shift.starts_at - dt.timedelta(hours=2) <= at <= shift.ends_at:
         raise ValidationError({"at": [_("签到时间应在班次开始前两小时至班次结束之间")]})
@@ -617,7 +625,10 @@ def check_in(*, actor, shift: Shift, volunteer: Volunteer, at: dt.datetime | Non
         raise ValidationError({"at": [_("签到时间不能晚于现在")]})
     assignment = ShiftAssignment.objects.filter(shift=shift, volunteer=volunteer, status__in=HOLDING).first()
     if assignment is None:
-        assignment = shift_assign(actor=actor, shift=shift, volunteer=volunteer, source=AssignmentSource.LEADER)
+        if source == AssignmentSource.CLAIM:
+            assignment = shift_claim(actor=actor, shift=shift)
+        else:
+            assignment = shift_assign(actor=actor, shift=shift, volunteer=volunteer, source=source)
     assignment = ShiftAssignment.objects.select_for_update().get(pk=assignment.pk)
     if assignment.status == AS.CHECKED_IN:
         return assignment

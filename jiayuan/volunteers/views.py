@@ -514,18 +514,23 @@ def shift_check(request, shift_id: int, direction: str):
     shift = _shift_visible(request.user, shift_id)
     vid = request.POST.get("volunteer", "")
     me = selectors.my_volunteer(request.user)
+    manage = selectors.may_manage_shift(request.user, shift)
     if vid.isdigit() and (me is None or int(vid) != me.pk):
-        if not selectors.may_manage_shift(request.user, shift):
+        if not manage:
             raise Http404
         volunteer = Volunteer.objects.filter(pk=int(vid), neighbourhood_id=shift.neighbourhood_id).first()
     else:
         volunteer = me
+    if can(request.user, Action.MANAGE_SHIFTS, shift):
+        source = "staff"
+    else:
+        source = "leader" if manage and volunteer is not me else "claim"
     if volunteer is None or direction not in ("in", "out"):
         raise Http404
     if direction == "in":
         _attempt(
             request,
-            lambda: services.check_in(actor=request.user, shift=shift, volunteer=volunteer),
+            lambda: services.check_in(actor=request.user, shift=shift, volunteer=volunteer, source=source),
             _("%(name)s 已签到") % {"name": volunteer.name},
         )
     else:

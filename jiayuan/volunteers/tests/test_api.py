@@ -226,3 +226,22 @@ def test_leader_assigns_own_team_volunteer_checks_in_self_others_403(
     assert post(client, member_user, f"/shifts/{shift.pk}/check-in", {"volunteer": member.pk}).status_code == 200
     assert post(client, member_user, f"/shifts/{shift.pk}/check-in", {"volunteer": leader.pk}).status_code == 404
     assert post(client, leader_user, f"/shifts/{shift.pk}/check-in", {"volunteer": leader.pk}).status_code == 200
+
+
+@time_machine.travel(NOON, tick=False)
+def test_walk_up_self_check_in_only_on_own_team(
+    client, head, team, neighbourhood, make_shift, make_volunteer, make_user, building, household
+):
+    from jiayuan.volunteers import services
+
+    user = make_user(Role.VOLUNTEER, building)
+    v = make_volunteer(household, team=team)
+    Volunteer.objects.filter(pk=v.pk).update(user=user)
+    other = services.team_create(actor=head, neighbourhood=neighbourhood, name="消杀队", kind="disinfection")
+    foreign = make_shift(start=dt.time(13), end=dt.time(17), t=other)
+    r = post(client, user, f"/shifts/{foreign.pk}/check-in", {"volunteer": v.pk})
+    assert r.status_code == 422 and not ShiftAssignment.objects.filter(shift=foreign).exists()
+    own = make_shift(start=dt.time(13), end=dt.time(17))
+    r = post(client, user, f"/shifts/{own.pk}/check-in", {"volunteer": v.pk})
+    assert r.status_code == 200 and r.json()["status"] == "checked_in"
+    assert ShiftAssignment.objects.get(shift=own).source == "claim"
