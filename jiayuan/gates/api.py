@@ -105,8 +105,11 @@ class PassageAnswer(Schema):
     summary="扫码通行(居民、访客或车辆), 拒绝也记录",
 )
 def passage_create(request, payload: PassageIn):
-    gate = selectors.gate_get(user=request.auth, gate_id=payload.gate, action=Action.PASS_GATE)
+    gate, scanned = selectors.gate_for_scan(
+        user=request.auth, gate_id=payload.gate, resident_code=payload.resident_code or ""
+    )
     outcome = services.passage_record(
+        scanned=scanned,
         actor=request.auth,
         gate=gate,
         direction=payload.direction,

@@ -213,6 +213,8 @@ class GatePassage(models.Model):
     subject = models.CharField(_("通行人"), max_length=8, choices=Subject.choices)
     allowed = models.BooleanField(_("放行"))
     reason = models.CharField(_("拒绝原因"), max_length=16, choices=Reason.choices, blank=True)
+    # What the guard's screen said (a retried scan is answered with it).
+    message = models.CharField(_("提示"), max_length=200, blank=True)
     temperature = models.DecimalField(_("体温"), max_digits=3, decimal_places=1, null=True, blank=True)
     resident = models.ForeignKey(
         "people.Resident", verbose_name=_("居民"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"

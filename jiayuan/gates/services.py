@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from jiayuan.control import services as control_services
 from jiayuan.control.choices import ZoneLevel
 from jiayuan.control.selectors import household_may_go_out, zone_levels
-from jiayuan.core.audit import audit_record
+from jiayuan.core.audit import audit_event, audit_record
 from jiayuan.core.idempotency import MAX_KEY_LENGTH, MSG_BAD_KEY
+from jiayuan.core.models import AuditEvent
 from jiayuan.gates.choices import (
     FEVER_THRESHOLD,
     Direction,
@@ -47,6 +47,7 @@ from jiayuan.screening.codes import parse_sampling_code
 __all__ = [
     "GateConflict",
     "PassageOutcome",
+    "Who",
     "gate_create",
     "gate_set_state",
     "parcel_deliver",
@@ -207,7 +208,7 @@ class PassageOutcome:
 
 
 @dataclass
-class _Who:
+class Who:
     """Who is passing, as far as the decision needs: the household (a resident's own, a visitor's
     host) and its building."""
 
@@ -262,7 +263,7 @@ def _gate_refusal(gate: Gate, subject: str, now: dt.datetime) -> str | None:
     return None
 
 
-def _household_refusal(who: _Who, subject: str, settings: GateSettings) -> tuple[str, str] | None:
+def _household_refusal(who: Who, subject: str, settings: GateSettings) -> tuple[str, str] | None:
     """Control's decision for the household, as ``(reason, message)``: the zone of its building
     (sealed; controlled unless the settings let them out), then quarantine and home control."""
     if who.household_id is None:
@@ -291,7 +292,7 @@ def _period_start(p: Pass, today: dt.date) -> dt.date:
     return p.valid_from + dt.timedelta(days=(today - p.valid_from).days // days * days)
 
 
-def _take_pass(who: _Who, today: dt.date) -> tuple[str, str] | tuple[None, str]:
+def _take_pass(who: Who, today: dt.date) -> tuple[str, str] | tuple[None, str]:
     """Count one exit against the pass (locked) — ``(None, remaining message)`` — or say why not."""
     if who.pass_ is not None:
         candidates = list(Pass.objects.select_for_update().filter(pk=who.pass_.pk))
@@ -325,7 +326,7 @@ def _take_pass(who: _Who, today: dt.date) -> tuple[str, str] | tuple[None, str]:
     }
 
 
-def resolve_code(gate: Gate, code: str) -> _Who:
+def resolve_code(gate: Gate, code: str) -> Who:
     """The resident a sampling code names (screening's code, one row, only the needed columns),
     or the household of a pass code; must live in the gate's neighbourhood."""
     text = (code or "").strip().upper().replace(" ", "")
@@ -345,7 +346,7 @@ def resolve_code(gate: Gate, code: str) -> _Who:
         )
         if row is None:
             raise ValidationError({"resident_code": [MSG_UNKNOWN_CODE]})
-        return _Who(resident_id, row[0], row[1], row[2], row[3] or "", row[4] or "", row[5])
+        return Who(resident_id, row[0], row[1], row[2], row[3] or "", row[4] or "", row[5])
     if text.startswith("P-"):
         p = (
             Pass.objects.filter(code=text[:16], neighbourhood_id=gate.neighbourhood_id)
@@ -353,7 +354,7 @@ def resolve_code(gate: Gate, code: str) -> _Who:
             .first()
         )
         if p is not None:
-            return _Who(
+            return Who(
                 p.resident_id,
                 p.resident.name if p.resident_id else "",
                 p.household_id,
@@ -366,12 +367,12 @@ def resolve_code(gate: Gate, code: str) -> _Who:
     raise ValidationError({"resident_code": [MSG_UNKNOWN_CODE]})
 
 
-def resident_who(*, gate: Gate, resident: Resident) -> _Who:
+def resident_who(*, gate: Gate, resident: Resident) -> Who:
     """A resident the guard found by building and room (already fetched through their scope)."""
     if resident.neighbourhood_id != gate.neighbourhood_id:
         raise ValidationError({"resident": [MSG_UNKNOWN_CODE]})
     household = resident.household
-    return _Who(
+    return Who(
         resident.pk,
         resident.name,
         resident.household_id,
@@ -383,13 +384,15 @@ def resident_who(*, gate: Gate, resident: Resident) -> _Who:
 
 
 def _settings_of(gate: Gate) -> GateSettings:
+    if getattr(gate, "scan_settings", None) is not None:  # read with the gate (selectors.gate_for_scan)
+        return gate.scan_settings
     try:
         return gate.neighbourhood.gate_settings
     except (GateSettings.DoesNotExist, AttributeError):
         return GateSettings(neighbourhood_id=gate.neighbourhood_id)
 
 
-def _clean_visitor(visitor: dict, gate: Gate) -> tuple[dict, _Who]:
+def _clean_visitor(visitor: dict, gate: Gate) -> tuple[dict, Who]:
     errors: dict[str, list[str]] = {}
     name = normalize.clean_text(visitor.get("name") or "")[:64]
     if not name:
@@ -416,7 +419,7 @@ def _clean_visitor(visitor: dict, gate: Gate) -> tuple[dict, _Who]:
         errors["visitor.host_household"] = ["请选择被访住户(本居民区)"]
     if errors:
         raise ValidationError(errors)
-    who = _Who(household_id=host[0], building_id=host[1], building_name=host[2], room=host[3])
+    who = Who(household_id=host[0], building_id=host[1], building_name=host[2], room=host[3])
     return {"visitor_name": name, "visitor_phone": phone, "purpose": purpose}, who
 
 
@@ -433,23 +436,12 @@ def _clean_vehicle(vehicle: dict) -> dict:
     return {"plate": plate, "vehicle_purpose": purpose}
 
 
-_REPLAY_MESSAGES = {
-    Reason.SEALED: gettext_lazy("所在楼栋为封控区, 不能通行"),
-    Reason.CONTROLLED: gettext_lazy("所在楼栋为管控区, 不能通行"),
-    Reason.QUARANTINE: gettext_lazy("有居家隔离或居家管控人员, 不能通行"),
-    Reason.FEVER: gettext_lazy("发热, 不能通行, 已通知居委会"),
-    Reason.PASS_QUOTA: gettext_lazy("通行证本期次数已用完"),
-    Reason.PASS_EXPIRED: gettext_lazy("没有有效的通行证"),
-    Reason.GATE_CLOSED: gettext_lazy("本门岗现在不能通行"),
-}
-
-
 def _replay(gate: Gate, key: str, day: dt.date) -> PassageOutcome | None:
+    """The passage a retry with the same key already stored, answered as the first time."""
     passage = GatePassage.objects.filter(gate_id=gate.pk, day=day, idempotency_key=key).first()
     if passage is None:
         return None
-    message = _("可以通行") if passage.allowed else str(_REPLAY_MESSAGES.get(passage.reason, _("不能通行")))
-    return PassageOutcome(passage=passage, message=message, replayed=True)
+    return PassageOutcome(passage=passage, message=passage.message, replayed=True)
 
 
 def passage_record(
@@ -465,18 +457,22 @@ def passage_record(
     idempotency_key: str = "",
     away: bool = False,
     returnee: bool = False,
+    scanned: Who | None = None,
 ) -> PassageOutcome:
     """Decide and record one passage through ``gate`` (fetched through the guard's PASS_GATE scope).
 
     Exactly one of ``resident_code`` (a sampling code or a pass code), ``resident`` (found by
     building and room), ``visitor`` or ``vehicle``. The checks, first refusal wins: the gate
-    (closed, hours, residents or vehicles only), fever (≥ 37.3 ℃: refused and published as
-    ``gates.fever`` for the committee), then — going out, or visiting — control's decision for
-    the household (sealed, controlled per the settings, quarantine or home control), then the
-    pass (a pass code, or every exit when the settings require one). A refused passage is
-    recorded too. An allowed one moves the resident's presence where the settings say so (out
-    for days → 外出, back → 在住). A retry with the same ``idempotency_key`` is stored once and
-    answered with the first answer.
+    (closed, hours, residents or vehicles only), fever (≥ 37.3 ℃: refused; the committee's home
+    page shows it), then — going out, or visiting — control's decision for the household
+    (sealed, controlled per the settings, quarantine or home control), then the pass (a pass
+    code, or every exit when the settings require one). A refused passage is recorded too. An
+    allowed one moves the resident's presence where the settings say so (out for days → 外出,
+    back → 在住). A retry with the same ``idempotency_key`` is stored once and answered with the
+    first answer (the passage's own key, unique per gate and day).
+
+    The write: a pass or a presence change take a transaction (the pass row is locked); the
+    common scan is one statement on PostgreSQL (the passage and its audit event), see ADR 0021.
     """
     if direction not in Direction.values:
         raise ValidationError({"direction": ["不是可选值之一: in, out"]})
@@ -487,68 +483,27 @@ def passage_record(
     key = clean_idempotency_key(idempotency_key)
     now = timezone.now()
     today = timezone.localdate(now)
-    if key:
-        replay = _replay(gate, key, today)
-        if replay is not None:
-            return replay
     fields: dict = {}
     if visitor:
         subject = Subject.VISITOR
         fields, who = _clean_visitor(visitor, gate)
     elif vehicle:
         subject = Subject.VEHICLE
-        fields, who = _clean_vehicle(vehicle), _Who()
+        fields, who = _clean_vehicle(vehicle), Who()
     else:
         subject = Subject.RESIDENT
-        who = resident_who(gate=gate, resident=resident) if resident is not None else resolve_code(gate, resident_code)
-    try:
-        with transaction.atomic():
-            outcome = _decide_and_insert(
-                actor=actor,
-                gate=gate,
-                direction=direction,
-                subject=subject,
-                who=who,
-                temperature=t,
-                key=key,
-                now=now,
-                today=today,
-                fields=fields,
-                away=away,
-                returnee=returnee,
-            )
-    except IntegrityError:
-        # A concurrent retry with the same key committed first: its answer is ours.
-        replay = _replay(gate, key, today) if key else None
-        if replay is None:
-            raise
-        return replay
-    return outcome
-
-
-def _decide_and_insert(*, actor, gate, direction, subject, who, temperature, key, now, today, fields, away, returnee):
+        if resident is not None:
+            who = resident_who(gate=gate, resident=resident)
+        elif scanned is not None:  # read with the gate (selectors.gate_for_scan)
+            if scanned.resident_id is None:
+                raise ValidationError({"resident_code": [MSG_UNKNOWN_CODE]})
+            who = scanned
+        else:
+            who = resolve_code(gate, resident_code)
     settings = _settings_of(gate)
-    reason, message = "", ""
-    pass_message = ""
-    gate_says = _gate_refusal(gate, subject, now)
-    if gate_says:
-        reason, message = Reason.GATE_CLOSED, gate_says
-    elif temperature is not None and temperature >= FEVER_THRESHOLD:
-        reason = Reason.FEVER
-        message = _("体温 %(t)s℃, 发热, 不能通行: 请引导至发热门诊, 已通知居委会") % {"t": temperature}
-    elif (subject == Subject.RESIDENT and direction == Direction.OUT) or (
-        subject == Subject.VISITOR and direction == Direction.IN
-    ):
-        refusal = _household_refusal(who, subject, settings)
-        if refusal:
-            reason, message = refusal
-        elif subject == Subject.RESIDENT and (who.pass_ is not None or settings.pass_required):
-            refused, pass_message = _take_pass(who, today)
-            if refused:
-                reason, message = refused, pass_message
-    allowed = not reason
-    if allowed:
-        message = _("可以通行") + (f" · {pass_message}" if pass_message else "")
+    reason, message, pass_needed = _decide(
+        gate=gate, subject=subject, direction=direction, who=who, temperature=t, settings=settings, now=now
+    )
     passage = GatePassage(
         neighbourhood_id=gate.neighbourhood_id,
         compound_id=gate.compound_id,
@@ -557,9 +512,10 @@ def _decide_and_insert(*, actor, gate, direction, subject, who, temperature, key
         at=now,
         direction=direction,
         subject=subject,
-        allowed=allowed,
+        allowed=not reason,
         reason=reason,
-        temperature=temperature,
+        message=message[:200],
+        temperature=t,
         resident_id=who.resident_id,
         household_id=who.household_id,
         building_id=who.building_id,
@@ -569,33 +525,121 @@ def _decide_and_insert(*, actor, gate, direction, subject, who, temperature, key
         guard=_user(actor),
         **fields,
     )
-    passage.save(force_insert=True)
-    audit_record(
-        actor=actor,
-        action="gates.passage",
-        obj=passage,
-        changes={"gate": gate.pk, "direction": direction, "allowed": allowed, "reason": reason},
-    )
-    if allowed and who.resident_id and settings.presence_follows:
-        _follow_presence(actor, who, direction, away)
-    return PassageOutcome(
+    presence = _presence_target(who, direction, away) if not reason and settings.presence_follows else None
+    outcome = PassageOutcome(
         passage=passage,
         message=message,
         name=who.name or fields.get("visitor_name", "") or fields.get("plate", ""),
-        place=f"{who.building_name} {who.room}".strip(),
+        place=f"{who.building_name} {who.room}室".strip() if who.room else who.building_name,
     )
+    try:
+        if pass_needed or presence or connection.vendor != "postgresql" or connection.in_atomic_block:
+            with transaction.atomic():
+                if pass_needed:
+                    refused, pass_message = _take_pass(who, today)
+                    passage.used_pass_id = who.pass_.pk if who.pass_ is not None else None
+                    if refused:
+                        passage.allowed, passage.reason, passage.message = False, refused, pass_message[:200]
+                        presence = None
+                    else:
+                        passage.message = (_("可以通行") + f" · {pass_message}")[:200]
+                    outcome.message = passage.message
+                passage.save(force_insert=True)
+                audit_record(actor=actor, action="gates.passage", obj=passage, changes=_audit_changes(passage))
+                if presence:
+                    resident_ = Resident.objects.get(pk=who.resident_id)
+                    people_services.resident_update(actor=actor, resident=resident_, presence=presence)
+        elif not _insert_audited(actor, passage):
+            raise IntegrityError("idempotency key already used")
+    except IntegrityError:
+        # A retry with the same key (or a concurrent one) was stored first: its answer is ours.
+        replay = _replay(gate, key, today) if key else None
+        if replay is None:
+            raise
+        return replay
+    return outcome
 
 
-def _follow_presence(actor, who: _Who, direction: str, away: bool) -> None:
+def _decide(*, gate, subject, direction, who, temperature, settings, now) -> tuple[str, str, bool]:
+    """``(reason, message, pass_needed)``: the first refusal, or "" and the green message; whether
+    the exit must still count against a pass (under the pass's row lock, in the write)."""
+    gate_says = _gate_refusal(gate, subject, now)
+    if gate_says:
+        return Reason.GATE_CLOSED, gate_says, False
+    if temperature is not None and temperature >= FEVER_THRESHOLD:
+        message = _("体温 %(t)s℃, 发热, 不能通行: 请引导至发热门诊, 已通知居委会") % {"t": temperature}
+        return Reason.FEVER, message, False
+    going_out = subject == Subject.RESIDENT and direction == Direction.OUT
+    if going_out or (subject == Subject.VISITOR and direction == Direction.IN):
+        refusal = _household_refusal(who, subject, settings)
+        if refusal:
+            return refusal[0], refusal[1], False
+    pass_needed = going_out and (who.pass_ is not None or settings.pass_required)
+    return "", _("可以通行"), pass_needed
+
+
+def _audit_changes(passage: GatePassage) -> dict:
+    return {
+        "gate": passage.gate_id,
+        "direction": passage.direction,
+        "allowed": passage.allowed,
+        "reason": passage.reason,
+    }
+
+
+def _insert_audited(actor, passage: GatePassage) -> bool:
+    """PostgreSQL, autocommit: the passage and its audit event (as ``audit_record`` writes it) in
+    ONE statement of data-modifying CTEs; ``ON CONFLICT DO NOTHING`` on the passage's idempotency
+    key, so a retry inserts nothing and returns False (the caller replays the stored answer)."""
+    qn = connection.ops.quote_name
+    p_fields = [f for f in GatePassage._meta.concrete_fields if not f.primary_key]
+    p_values = [f.get_db_prep_save(getattr(passage, f.attname), connection) for f in p_fields]
+    event = audit_event(
+        actor=actor,
+        action="gates.passage",
+        object_type=GatePassage._meta.label_lower,
+        object_id="0",
+        neighbourhood_id=passage.neighbourhood_id,
+        changes=_audit_changes(passage),
+    )
+    event.created_at = passage.at
+    a_fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    a_exprs, a_values = [], []
+    for f in a_fields:
+        if f.attname == "object_id":
+            a_exprs.append("p.id::text")
+        elif f.attname == "object_repr":
+            a_exprs.append("'#' || p.id || %s")
+            a_values.append(f" {passage.who_masked}"[:190])
+        else:
+            a_exprs.append("%s")
+            a_values.append(f.get_db_prep_save(getattr(event, f.attname), connection))
+    sql = (
+        f"WITH p AS (INSERT INTO {qn(GatePassage._meta.db_table)} "  # noqa: S608 (names from the models)
+        f"({', '.join(qn(f.column) for f in p_fields)}) VALUES ({', '.join(['%s'] * len(p_fields))}) "
+        "ON CONFLICT DO NOTHING RETURNING id), "
+        f"a AS (INSERT INTO {qn(AuditEvent._meta.db_table)} ({', '.join(qn(f.column) for f in a_fields)}) "
+        f"SELECT {', '.join(a_exprs)} FROM p) SELECT id FROM p"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [*p_values, *a_values])
+        row = cur.fetchone()
+    if row is None:
+        return False
+    passage.pk = row[0]
+    passage._state.adding = False
+    return True
+
+
+def _presence_target(who: Who, direction: str, away: bool) -> str | None:
     """Out for days → 外出; back in after being away → 在住 (people's own service writes it)."""
+    if not who.resident_id:
+        return None
     if direction == Direction.OUT and away and who.presence == Presence.PRESENT:
-        target = Presence.AWAY
-    elif direction == Direction.IN and who.presence in (Presence.AWAY, Presence.NOT_RETURNED):
-        target = Presence.PRESENT
-    else:
-        return
-    resident = Resident.objects.get(pk=who.resident_id)
-    people_services.resident_update(actor=actor, resident=resident, presence=target)
+        return Presence.AWAY
+    if direction == Direction.IN and who.presence in (Presence.AWAY, Presence.NOT_RETURNED):
+        return Presence.PRESENT
+    return None
 
 
 # --- Returnees at the gate ---------------------------------------------------------------------
