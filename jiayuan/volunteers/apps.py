@@ -38,10 +38,11 @@ class VolunteersConfig(AppConfig):
     def ready(self) -> None:
         from jiayuan.core import extensions, help
         from jiayuan.core.permissions import Action
-        from jiayuan.volunteers import audit_labels, demo, household_views, reports, today
+        from jiayuan.volunteers import audit_labels, demo, household_views, panels, reports, today
 
         extensions.nav_item(_("志愿者"), "volunteers:index", Action.VIEW_VOLUNTEERS, order=40)
         extensions.household_panel(household_views.panel)
+        extensions.resident_panel(panels.resident)
         extensions.today_item(today.today, order=40)
         extensions.demo_loader(demo.load, order=40)
         extensions.bulletin_section("volunteers", reports.bulletin, order=40)

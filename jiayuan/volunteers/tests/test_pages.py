@@ -219,3 +219,10 @@ def test_link_a_volunteer_login_and_team_settings(client, head, make_user, build
     assert client.post(f"/volunteers/teams/{team.pk}/settings/", {}).status_code == 404
     team.refresh_from_db()
     assert team.requires_antigen_today is True
+
+
+def test_resident_page_shows_the_volunteer_card(client, head, make_volunteer, household, team):
+    v = make_volunteer(household, team=team, name="吴天毅")
+    client.force_login(head)
+    page = client.get(f"/people/{v.resident_id}/").content.decode()
+    assert 'id="volunteer-panel"' in page and "门岗一队" in page and f"/volunteers/people/{v.pk}/" in page
