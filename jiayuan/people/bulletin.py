@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jiayuan.core import extensions
@@ -26,8 +27,10 @@ def _living(nb_ids) -> Resident:
 
 def residents_by_neighbourhood(nb_ids, day: dt.date) -> dict[int, int]:
     """Residents registered by the end of ``day`` (moved-out ones not counted)."""
-    rows = _living(nb_ids).filter(created_at__date__lte=day).values_list("neighbourhood_id").annotate(n=Count("id"))
-    return dict(rows.order_by())
+    qs = _living(nb_ids)
+    if day < timezone.localdate():  # today and later: every resident, without a date per row
+        qs = qs.filter(created_at__date__lte=day)
+    return dict(qs.values_list("neighbourhood_id").annotate(n=Count("id")).order_by())
 
 
 def present_by_neighbourhood(nb_ids, day: dt.date) -> dict[int, int]:

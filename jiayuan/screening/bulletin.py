@@ -1,15 +1,16 @@
 """What screening gives the daily bulletin, the trend dashboard and the roll-up: the day's
 rounds, the share of present residents sampled, antigen self-test completion. Counts only.
 
-Shares are of the residents present today (presence has no history), the same denominator as
-the round's own progress page.
+Counts are of residents with a sample (or an antigen report) of the day, read from the day's rows
+alone; shares divide them by the residents present today (presence has no history), the same
+denominator as the round's own progress page, and stop at 100 %.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from jiayuan.core import extensions
@@ -25,24 +26,26 @@ def _present(nb_ids):
     return Resident.objects.filter(neighbourhood_id__in=list(nb_ids), presence=Presence.PRESENT)
 
 
-def _by_nb(qs) -> dict[int, int]:
-    return dict(qs.values_list("neighbourhood_id").annotate(n=Count("id")).order_by())
+def _distinct_residents(qs) -> dict[int, int]:
+    rows = qs.values_list("neighbourhood_id").annotate(n=Count("resident_id", distinct=True)).order_by()
+    return dict(rows)
 
 
 def sampled_by_neighbourhood(nb_ids, day: dt.date) -> dict[int, int]:
-    """Present residents sampled in a round of ``day``."""
-    sampled = Sample.objects.filter(resident_id=OuterRef("pk"), round__date=day)
-    return _by_nb(_present(nb_ids).filter(Exists(sampled)))
+    """Residents sampled in a round of ``day``, counted from the day's samples alone (a street's
+    roll-up reads a day's rows, not a million residents)."""
+    rounds = Round.objects.filter(neighbourhood_id__in=list(nb_ids), date=day).values("id")
+    return _distinct_residents(Sample.objects.filter(round_id__in=rounds, resident__isnull=False))
 
 
 def antigen_reported_by_neighbourhood(nb_ids, day: dt.date) -> dict[int, int]:
-    """Present residents whose antigen self-test of ``day`` is reported."""
-    reported = AntigenReport.objects.filter(resident_id=OuterRef("pk"), date=day)
-    return _by_nb(_present(nb_ids).filter(Exists(reported)))
+    """Residents whose antigen self-test of ``day`` is reported (one report a resident a day)."""
+    reports = AntigenReport.objects.filter(neighbourhood_id__in=list(nb_ids), date=day)
+    return dict(reports.values_list("neighbourhood_id").annotate(n=Count("id")).order_by())
 
 
 def _share(part: int, whole: int) -> float | None:
-    return round(100 * part / whole, 1) if whole else None
+    return min(100.0, round(100 * part / whole, 1)) if whole else None
 
 
 def section(neighbourhood, day: dt.date) -> BulletinSection:
@@ -86,13 +89,15 @@ def section(neighbourhood, day: dt.date) -> BulletinSection:
 
 
 def _daily_share(qs, present: int) -> dict[dt.date, float]:
-    return {d: round(100 * n / present, 1) for d, n in qs if present}
+    return {d: _share(n, present) for d, n in qs if present}
 
 
 def share_tested_trend(neighbourhood, start: dt.date, end: dt.date) -> dict[dt.date, float]:
     present = _present([neighbourhood.pk])
     rows = (
-        Sample.objects.filter(resident__in=present, round__date__range=(start, end))
+        Sample.objects.filter(
+            round__neighbourhood=neighbourhood, round__date__range=(start, end), resident__isnull=False
+        )
         .values_list("round__date")
         .annotate(n=Count("resident_id", distinct=True))
         .order_by()
@@ -103,7 +108,7 @@ def share_tested_trend(neighbourhood, start: dt.date, end: dt.date) -> dict[dt.d
 def antigen_trend(neighbourhood, start: dt.date, end: dt.date) -> dict[dt.date, float]:
     present = _present([neighbourhood.pk])
     rows = (
-        AntigenReport.objects.filter(resident__in=present, date__range=(start, end))
+        AntigenReport.objects.filter(neighbourhood=neighbourhood, date__range=(start, end))
         .values_list("date")
         .annotate(n=Count("resident_id", distinct=True))
         .order_by()
