@@ -21,6 +21,8 @@ from jiayuan.accounts.models import User
 from jiayuan.care import services
 from jiayuan.care.choices import Category, GroupRole, Source, Status, Urgency, VisitFinding
 from jiayuan.care.models import CareRequest, VisitPlan
+from jiayuan.core.permissions import Action
+from jiayuan.core.scoping import restrict
 from jiayuan.people.models import Resident
 from jiayuan.places.models import Household
 
@@ -66,7 +68,7 @@ def load(*, neighbourhood, stdout) -> None:
         Household.objects.filter(neighbourhood=neighbourhood, residents__isnull=False)
         .select_related("building")
         .distinct()
-        .order_by("building_id", "unit", "room")[:80]
+        .order_by("building_id", "unit", "room")
     )
     if len(households) < 40:
         return
@@ -151,14 +153,23 @@ def _load(neighbourhood, households, stdout) -> None:
         source=Source.LINK,
         ago_minutes=40,
     )
-    # Medicine errands: three to one hospital, two to another; one hospital batched for the volunteer.
+    # Medicine errands: three to one hospital, two to another, from the demo volunteer's buildings
+    # where there is one; one hospital batched into a run for the volunteer.
+    theirs = set()
+    if volunteer is not None:
+        theirs = set(
+            restrict(
+                Household.objects.filter(neighbourhood=neighbourhood), volunteer, Action.HANDLE_REQUESTS
+            ).values_list("pk", flat=True)
+        )
+    errand_households = iter([h for h in households if h.pk in theirs][:5] or households[30:35])
     for hospital, medicines in (
         ("复旦大学附属中山医院", [("苯磺酸氨氯地平片", "2盒"), ("二甲双胍缓释片", "3盒"), ("阿托伐他汀钙片", "1盒")]),
         ("宝山区中西医结合医院", [("速效救心丸", "1瓶"), ("硝苯地平控释片", "2盒")]),
     ):
         for name, qty in medicines:
             raise_(
-                next(hs),
+                next(errand_households, None) or next(hs),
                 Category.MEDICINE,
                 Urgency.TODAY,
                 "",
