@@ -7,14 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Case, Count, Max, Q, QuerySet, When
 from django.utils import timezone
 
 from jiayuan.control.choices import HouseholdMark, ZoneLevel
 from jiayuan.control.selectors import household_marks, zone_levels
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, restrict
-from jiayuan.operations.choices import OPEN_TASK_STATUSES, GarbageMode, PointKind
+from jiayuan.operations.choices import OPEN_TASK_STATUSES, GarbageMode, PointKind, TaskStatus
 from jiayuan.operations.models import (
     DisinfectionPoint,
     DisinfectionRound,
@@ -69,7 +69,9 @@ def task_list(
         qs = qs.filter(late)
     elif overdue is False:
         qs = qs.exclude(late)
-    return qs.order_by("status", "due_at", "id")
+    # Work still to do first (the earliest deadline first), then awaiting a check, then done.
+    stage = Case(When(status=TaskStatus.CHECKED, then=2), When(status=TaskStatus.FIXED, then=1), default=0)
+    return qs.order_by(stage, "due_at", "id")
 
 
 def finding_list(*, user, action: str = Action.VIEW_OPERATIONS) -> QuerySet[Finding]:

@@ -88,7 +88,22 @@ def index(request):
         context["tasks_open"] = tasks.filter(status__in=[TaskStatus.OPEN, TaskStatus.ASSIGNED]).count()
         context["tasks_fixed"] = tasks.filter(status=TaskStatus.FIXED).count()
         context["findings"] = selectors.finding_list(user=user)[:10]
+        context["share_text"] = _summary_wechat(context)
     return render(request, "operations/index.html", context)
+
+
+def _summary_wechat(c: dict) -> str:
+    """Today's figures for the committee's WeChat group: numbers only, no names or rooms."""
+    lines = [
+        _("【今日巡查消杀 %(day)s】") % {"day": timezone.localdate().strftime("%m-%d")},
+        _("消杀: 已做 %(done)d 次 / 应做 %(due)d 次, %(late)d 个点位超时")
+        % {"done": c["disinfection_done"], "due": c["disinfection_due"], "late": c["disinfection_overdue"]},
+        _("垃圾清运: %(done)d / %(total)d 栋, %(missed)d 栋未清运")
+        % {"done": c["garbage_done"], "total": c["garbage_total"], "missed": c["garbage_missed"]},
+        _("整改: %(open)d 项待整改 (其中 %(late)d 项逾期), %(fixed)d 项待验收")
+        % {"open": c["tasks_open"], "late": c["tasks_overdue"], "fixed": c["tasks_fixed"]},
+    ]
+    return "\n".join(lines)
 
 
 # Findings and tasks --------------------------------------------------------------------------

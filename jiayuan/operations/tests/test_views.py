@@ -186,3 +186,13 @@ def test_volunteer_home_shows_the_way_to_the_boards_staff_home_does_not(client, 
     assert 'id="operations-panel"' in html and reverse("operations:disinfection") in html
     client.force_login(staff)
     assert 'id="operations-panel"' not in client.get("/").content.decode()
+
+
+def test_index_offers_todays_figures_for_the_wechat_group_without_names(client, report, staff, building):
+    report(building=building, place="1号楼门口")
+    client.force_login(staff)
+    html = client.get(reverse("operations:index")).content.decode()
+    assert "【今日巡查消杀" in html and "整改: 1 项待整改 (其中 0 项逾期), 0 项待验收" in html
+    assert "1号楼门口" in html  # the findings list names places; the text to paste does not
+    start = html.index('id="share-text"')
+    assert "1号楼门口" not in html[start : html.index("</textarea>", start)]
