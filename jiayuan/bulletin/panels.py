@@ -1,5 +1,5 @@
 """The staff home page's card for those who see counts but no names (street officers): the roll-up
-and the trends; and for editors, today's bulletin when it is still a draft or missing."""
+and the trends."""
 
 from __future__ import annotations
 
