@@ -170,3 +170,19 @@ def test_parcels_outside_scope_are_404(client, household, make_user, other_neigh
     assert post(client, "/api/v1/parcels", {"household": household.pk}, outsider).status_code == 404
     pid = post(client, "/api/v1/parcels", {"household": household.pk}, guard).json()["id"]
     assert post(client, f"/api/v1/parcels/{pid}/disinfect", {}, outsider).status_code == 404
+
+
+def test_each_passage_has_its_audit_event_as_audit_record_writes_it(client, gate, guard, resident, code, household):
+    from jiayuan.core.models import AuditEvent
+
+    post(client, "/api/v1/gate-passages", {"gate": gate.pk, "direction": "in", "resident_code": code(resident)}, guard)
+    visitor = {"name": "赵医生", "phone": "13912345678", "purpose": "送药", "host_household": household.pk}
+    post(client, "/api/v1/gate-passages", {"gate": gate.pk, "direction": "in", "visitor": visitor}, guard)
+    passages = list(GatePassage.objects.order_by("id"))
+    events = list(AuditEvent.objects.filter(action="gates.passage").order_by("id"))
+    assert [e.object_id for e in events] == [str(p.pk) for p in passages]
+    assert {e.actor_id for e in events} == {guard.pk} and {e.actor_label for e in events} == {"guard"}
+    assert events[0].object_type == "gates.gatepassage" and events[0].neighbourhood_id == gate.neighbourhood_id
+    assert events[0].changes == {"gate": gate.pk, "direction": "in", "allowed": True, "reason": ""}
+    assert events[1].object_repr == f"#{passages[1].pk} 赵** 139****5678"
+    assert passages[1].visitor_phone == "13912345678"  # encrypted at rest, read back through the field
