@@ -254,8 +254,27 @@ def household_link_resolve(token: str) -> HouseholdLink | None:
         return None
     now = timezone.now()
     if link.last_used_at is None or (now - link.last_used_at).total_seconds() > 300:
-        HouseholdLink.objects.filter(pk=link.pk).update(last_used_at=now)
+        _touch_link(link.pk, now)
     return link
+
+
+def _touch_link(link_id: int, now) -> None:
+    """Record a link's last use. On PostgreSQL, outside a transaction, its commit does not wait
+    for the disk (``synchronous_commit`` off for this one statement's transaction): a last-use
+    time lost in a crash is harmless, and a household's report should not wait a disk flush for
+    it (ADR 0019)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        qn = connection.ops.quote_name
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SET LOCAL synchronous_commit TO OFF; UPDATE {qn(HouseholdLink._meta.db_table)} "  # noqa: S608
+                "SET last_used_at = %s WHERE id = %s",
+                [now, link_id],
+            )
+    else:
+        HouseholdLink.objects.filter(pk=link_id).update(last_used_at=now)
 
 
 # --- Team: the committee adds its own staff and volunteers ----------------------------------------

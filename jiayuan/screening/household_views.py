@@ -30,6 +30,18 @@ def antigen_report(request, token: str):
         else:
             messages.error(request, _("请选择检测结果"))
         return redirect(back)
+    if not form.cleaned_data.get("photo"):
+        # The day's first negative or invalid report: one statement (ADR 0019); anything else
+        # (a positive, a photo, a second report, a resident not of this household) below.
+        name = services.antigen_report_fast(
+            household_id=link.household_id,
+            resident_id=form.cleaned_data["resident"],
+            date=timezone.localdate(),
+            result=form.cleaned_data["result"],
+        )
+        if name is not None:
+            messages.success(request, _("已上报: %(name)s") % {"name": name})
+            return redirect(back)
     resident = link.household.residents.select_related("household").filter(pk=form.cleaned_data["resident"]).first()
     if resident is None:
         raise Http404

@@ -1571,6 +1571,79 @@ def antigen_report_submit(
     return report, created
 
 
+def antigen_report_fast(
+    *, household_id: int, resident_id: int, date: dt.date, result: str, channel: str = ReportChannel.HOUSEHOLD
+) -> str | None:
+    """A household's first negative or invalid report of the day for one of its residents, in ONE
+    statement (PostgreSQL; ADR 0019): the report and its audit event (as ``antigen_report_submit``
+    writes them), ``INSERT … ON CONFLICT DO NOTHING`` on ``(resident, date)``. Returns the
+    resident's name, or ``None`` when the caller must take ``antigen_report_submit``, which gives
+    the exact answer: a positive (the retest list, the event), a photo, a second report the same
+    day (an update), a resident not of this household, a date outside the last 7 days, SQLite, a
+    caller's transaction, or a report table with columns this statement does not know."""
+    today = timezone.localdate()
+    if (
+        connection.vendor != "postgresql"
+        or connection.in_atomic_block
+        or result not in (AntigenResult.NEGATIVE, AntigenResult.INVALID)
+        or not 0 <= (today - date).days <= 7
+        or not (0 < resident_id < 2**63 and 0 < household_id < 2**63)
+    ):
+        return None
+    now = timezone.now()
+    values = {
+        "neighbourhood_id": "p.neighbourhood_id",
+        "building_id": "p.building_id",
+        "resident_id": "p.id",
+        "date": "%(date)s",
+        "result": "%(result)s",
+        "photo": "''",
+        "channel": "%(channel)s",
+        "reported_by_id": "NULL",
+        "confirmed_at": "NULL",
+        "confirmed_by_id": "NULL",
+        "created_at": "%(now)s",
+        "updated_at": "%(now)s",
+    }
+    fields = [f for f in AntigenReport._meta.concrete_fields if not f.primary_key]
+    if {f.attname for f in fields} != set(values):
+        return None  # the model changed: the ORM path knows it
+    qn = connection.ops.quote_name
+    ctx = context.current()
+    sql = (
+        "WITH p AS (SELECT r.id, r.name, r.neighbourhood_id, h.building_id "  # noqa: S608 - names from the models
+        f"FROM {qn(Resident._meta.db_table)} r JOIN {qn(Household._meta.db_table)} h ON h.id = r.household_id "
+        "WHERE r.id = %(resident)s AND r.household_id = %(household)s), "
+        f"i AS (INSERT INTO {qn(AntigenReport._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+        f"SELECT {', '.join(values[f.attname] for f in fields)} FROM p ON CONFLICT DO NOTHING "
+        "RETURNING id, resident_id, neighbourhood_id), "
+        f"a AS (INSERT INTO {qn(AuditEvent._meta.db_table)} (created_at, actor_id, actor_label, action, object_type, "
+        "object_id, object_repr, neighbourhood_id, changes, ip, user_agent, channel) "
+        "SELECT %(now)s, NULL, 'household-link', 'screening.antigen_report', %(type)s, i.id::text, "
+        "'#' || i.resident_id || ' ' || %(date_text)s || ' ' || %(result)s, i.neighbourhood_id, %(changes)s::jsonb, "
+        "%(ip)s, %(ua)s, %(ctx_channel)s FROM i) "
+        "SELECT p.name FROM p, i"
+    )
+    params = {
+        "resident": resident_id,
+        "household": household_id,
+        "date": date,
+        "date_text": date.isoformat(),
+        "result": result,
+        "channel": channel,
+        "now": now,
+        "type": AntigenReport._meta.label_lower,
+        "changes": json.dumps({"result": result, "before": None, "channel": channel, "photo": False}),
+        "ip": ctx.ip,
+        "ua": ctx.user_agent,
+        "ctx_channel": ctx.channel,
+    }
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
 def _antigen_positive(*, actor, report: AntigenReport, resident: Resident) -> None:
     if resident.pk in residents_with_open_case([resident.pk]):
         return  # already a case: the case's rules apply, nothing to retest
