@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -402,7 +402,8 @@ def visits(request):
     mine = request.GET.get("mine") == "1"
     plans = selectors.visit_plans(user=request.user, visitor=request.user if mine else None)
     missed_ids = set(selectors.missed_visits(user=request.user).values_list("pk", flat=True))
-    page = paginate(request, plans.order_by("building_id", "resident__household_id", "id"))
+    # Least recently checked first: the missed ones lead.
+    page = paginate(request, plans.order_by(F("last_visit_at").asc(nulls_first=True), "created_at", "id"), per_page=20)
     today = timezone.localdate()
     for plan in page.object_list:
         plan.missed = plan.pk in missed_ids
