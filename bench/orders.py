@@ -1,25 +1,28 @@
-"""Group-buy order benchmark: orders/s through the HTTP API with 50 concurrent households
-against limited stock, and the oversell count (must be 0).
+"""Group-buy order benchmark: 50 households ordering at once through the HTTP API against limited
+stock, measured against the ceiling (``bench/_harness.py``); oversell must be 0.
 
     createdb -h 127.0.0.1 -U postgres jiayuan_bench_supplies
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/jiayuan_bench_supplies .venv/bin/jiayuan migrate
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/jiayuan_bench_supplies \\
-        .venv/bin/python bench/orders.py [--households 50] [--stock 2000] [--workers 2] [--keep]
+        .venv/bin/python bench/orders.py [--households 50] [--stock 2000] [--repeat 3] [--workers N]
+        [--server-threads 4] [--clients 2] [--keep]
 
 Uses the database the app is configured for (``DATABASE_URL``; SQLite works too, where writes
-are serialised). Creates a throwaway neighbourhood ``BENCH-ORD-<pid>`` with N households (each
-with its household link), an approved leader and an open group buy whose two items have a
-limited total quantity; starts a real server (granian, WSGI, ``--workers`` processes) on a free
-port; then N threads — one per household, each with its own keep-alive connection — post
-orders with the household's link token (``POST /api/v1/group-buys/{id}/orders``) until the
-stock is gone. One request in ten is immediately retried with the same idempotency key (a
-phone on a bad network): it must be answered with the same order and stored once.
+are serialised). ``granian`` serves the app (``--workers`` processes × ``--server-threads``).
+Each run first measures the ceiling (``POST /bench/ceiling``, one INSERT, over as many
+connections as there are households), then creates a throwaway neighbourhood ``BENCH-ORD-<pid>``
+with N households (each with its household link), an approved leader and an open group buy whose
+two items have a limited total quantity, and each household — its own keep-alive connection —
+posts orders with its link token (``POST /api/v1/group-buys/{id}/orders``): about 1.15× the first
+item's stock is asked for, so it sells out. One request in ten is sent again with the same
+idempotency key (a phone on a bad network): it must be answered with the same order and stored
+once.
 
-Prints requests, orders/s, 409 (sold out) answers, latency p50/p95/p99, the server's CPU time
-per request (from /proc, so runs can be compared on a machine that is busy with other work),
-and checks in the database that the
-quantities ordered never exceed the stock (oversell = 0), that the item counters match the
-order lines, and that every idempotent retry was stored once. Deletes what it created unless
+Prints, per run, orders/s against the ceiling's requests/s (the ratio is the figure; target
+≥ 25 %), latency p50/p99 (target p99 ≤ 250 ms), 409 (sold out) answers, the CPU per request of
+the server and of PostgreSQL, and checks in the database that the quantities ordered never exceed
+the stock (oversell = 0), that the item counters match the order lines, and that every
+idempotent retry was stored once; then the best and median ratio. Deletes what it created unless
 ``--keep`` (audit events are append-only and stay). Never run by the test suite.
 """
 

@@ -15,9 +15,11 @@ PostgreSQL only: the data is generated in the database with ``generate_series``.
    does not take the GIL (and CPU) from the server more than it must. Each run opens a new 10-in-1
    round and posts single scans (``POST /api/v1/rounds/{id}/samples``, each thread its own tubes, as
    samplers at different tables), then batches (``POST .../samples/batch``). ``--repeat`` runs;
-   each figure is printed with the machine's 1-minute load average (other work on the machine
-   shares the 2 cores), then the best and the median. Targets on a 2-core machine:
-   ≥ 400 single scans/s, ≥ 1,000 batched scans/s.
+   each run first measures the ceiling (``POST /bench/ceiling``, one INSERT: ``bench/_harness.py``)
+   with the same server and connections, and each figure is printed as a ratio to it with the
+   machine's 1-minute load average (other work on the machine shares the 2 cores), then the best
+   and the median ratio. Targets: single scans ≥ 50 % of the ceiling, batched scans ≥ 3× the
+   ceiling's requests/s.
 2. Missed list. A second neighbourhood of ``--residents`` residents (5 % away, ~90 % of the
    others swabbed into 10-in-1 tubes): the time of the missed-list page as the page and API
    build it (count + first 50, through the user's scope), the same through HTTP, and the
