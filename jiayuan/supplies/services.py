@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
@@ -1192,6 +1192,8 @@ def order_place_fast(
         if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") == "sup_item_no_oversell":
             raise _sold_out_error(clean) from exc
         return None
+    except DataError:
+        return None  # an amount out of range: order_place answers it as it always has
     if not rows:
         return None
     order = Order(
