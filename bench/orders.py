@@ -47,7 +47,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 PDF = b"%PDF-1.4\n"
 
 
-def setup(households: int, stock: int):
+def setup(households: int, stock: int, run: int = 1):
     from django.utils import timezone
 
     from jiayuan.accounts.services import household_link_issue, household_link_token
@@ -58,7 +58,7 @@ def setup(households: int, stock: int):
     street = Street.objects.filter(code="BENCH-ST").first() or places.street_create(
         actor=None, code="BENCH-ST", name="基准街道"
     )
-    code = f"BENCH-ORD-{os.getpid()}"
+    code = f"BENCH-ORD-{os.getpid()}-{run}"
     nb = places.neighbourhood_create(actor=None, street=street, code=code, name="基准居民区")
     compound = places.compound_create(actor=None, neighbourhood=nb, name="基准小区")
     buildings = [places.building_create(actor=None, compound=compound, number=str(n + 1)) for n in range(5)]
@@ -206,7 +206,7 @@ def main() -> None:
         for run in range(1, args.repeat + 1):
             top = h.ceiling(server, args.households, clients=args.clients, requests=max(2000, args.stock))
             print(f"  run {run} ceiling: {top.rate():,.0f} req/s; p50 {top.p(50) * 1000:.1f} ms ({top.load})")
-            nb, gb, items, tokens = setup(args.households, args.stock)
+            nb, gb, items, tokens = setup(args.households, args.stock, run)
             made.append(nb)
             connection.close()
             jobs, retries = jobs_for(gb.pk, items, tokens, args.stock, run)
