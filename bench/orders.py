@@ -10,7 +10,7 @@ stock, measured against the ceiling (``bench/_harness.py``); oversell must be 0.
 Uses the database the app is configured for (``DATABASE_URL``; SQLite works too, where writes
 are serialised). ``granian`` serves the app (``--workers`` processes × ``--server-threads``).
 Each run first measures the ceiling (``POST /bench/ceiling``, one INSERT, over as many
-connections as there are households), then creates a throwaway neighbourhood ``BENCH-ORD-<pid>``
+connections as there are households), then creates a throwaway neighbourhood ``BENCH-ORD-<pid>-<run>``
 with N households (each with its household link), an approved leader and an open group buy whose
 two items have a limited total quantity, and each household — its own keep-alive connection —
 posts orders with its link token (``POST /api/v1/group-buys/{id}/orders``): about 1.15× the first
