@@ -31,6 +31,12 @@ def _with_link(view):
     return wrapped
 
 
+def _token(request, link) -> str:
+    """The token the household opened this page with (a fresh one only when there is none)."""
+    match = getattr(request, "resolver_match", None)
+    return (match.kwargs.get("token") if match else None) or household_link_token(link)
+
+
 def panel(request, household, link):
     """The household home page's card: open requests and replies to its suggestions."""
     open_requests = [r for r in selectors.household_requests(household=household) if r.status in OPEN_STATUSES]
@@ -38,7 +44,7 @@ def panel(request, household, link):
     replies = selectors.household_replies(household=household)[:3]
     return (
         "care/household/panel.html",
-        {"token": household_link_token(link), "open_requests": open_requests, "done": done, "replies": replies},
+        {"token": _token(request, link), "open_requests": open_requests, "done": done, "replies": replies},
     )
 
 

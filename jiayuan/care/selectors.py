@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.http import Http404
 from django.utils import timezone
 
 from jiayuan.care.choices import OPEN_STATUSES, Category, Status
@@ -15,6 +16,7 @@ from jiayuan.care.models import (
     RequestEvent,
     Suggestion,
     SuggestionGroup,
+    SupportMember,
     TreatmentSchedule,
     VisitPlan,
 )
@@ -42,6 +44,17 @@ def mine_q(user) -> Q:
     return q
 
 
+def scoped_requests(user, action: str = Action.VIEW_REQUESTS) -> QuerySet[CareRequest]:
+    """The requests ``user`` may ``action`` through their scope, and the psychological-support
+    requests of every neighbourhood whose support group they belong to (the group handles those
+    wherever the resident lives, whatever the member's own buildings)."""
+    qs = restrict(CareRequest.objects.all(), user, action)
+    if user is not None and user.is_authenticated and user.is_active:
+        groups = SupportMember.objects.filter(user=user).values("group__neighbourhood_id")
+        qs = qs | CareRequest.objects.filter(category=Category.PSYCHOLOGICAL, neighbourhood_id__in=groups)
+    return qs
+
+
 _PRIORITY_ORDER = {"high": 0, "normal": 1, "low": 2}
 
 
@@ -55,9 +68,7 @@ def request_list(
     open_only: bool = False,
     action: str = Action.VIEW_REQUESTS,
 ) -> QuerySet[CareRequest]:
-    qs = restrict(CareRequest.objects.all(), user, action).select_related(
-        "household__building", "resident", "assignee", "team"
-    )
+    qs = scoped_requests(user, action).select_related("household__building", "resident", "assignee", "team")
     if status:
         qs = qs.filter(status=status)
     if open_only:
@@ -79,14 +90,15 @@ def request_list(
 
 
 def request_get(*, user, request_id: int, action: str = Action.VIEW_REQUESTS) -> CareRequest:
-    return get_scoped_or_404(
-        CareRequest.objects.select_related(
-            "household__building", "resident", "assignee", "team", "errand_run"
-        ).prefetch_related(Prefetch("events", queryset=RequestEvent.objects.order_by("at", "id")), "errand_items"),
-        user,
-        action,
-        pk=request_id,
-    )
+    try:
+        return (
+            scoped_requests(user, action)
+            .select_related("household__building", "resident", "assignee", "team", "errand_run")
+            .prefetch_related(Prefetch("events", queryset=RequestEvent.objects.order_by("at", "id")), "errand_items")
+            .get(pk=request_id)
+        )
+    except (CareRequest.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
 
 
 def household_requests(*, household, days: int = 30) -> list[CareRequest]:

@@ -273,10 +273,10 @@ def request_assign(*, actor, request: CareRequest, user: User | None = None, tea
     if req.status not in OPEN_STATUSES:
         raise TransitionError(_("已办结或已撤销的诉求不能再分派"))
     if user is not None:
-        if not user.is_active or not can(user, Action.HANDLE_REQUESTS, req):
-            raise ValidationError({"user": [_("此人不能办理这条诉求(不在其负责范围)")]})
         if req.is_psychological and not may_read_content(user, req):
             raise ValidationError({"user": [_("心理支持诉求只能分派给心理支持小组成员")]})
+        if not user.is_active or not may_handle(user, req):
+            raise ValidationError({"user": [_("此人不能办理这条诉求(不在其负责范围)")]})
         req.assignee = user
         fields = ["assignee"]
         target = str(user)
@@ -327,6 +327,14 @@ def may_read_content(user, request: CareRequest) -> bool:
             or is_committee_head_of(user, request.neighbourhood_id)
         )
     return cache[request.neighbourhood_id]
+
+
+def may_handle(user, request: CareRequest) -> bool:
+    """Whether ``user`` may handle ``request``: through their scope, except psychological support,
+    which the support group (wherever its members work) and the committee head handle."""
+    if request.is_psychological:
+        return may_read_content(user, request)
+    return can(user, Action.HANDLE_REQUESTS, request)
 
 
 @transaction.atomic

@@ -122,7 +122,7 @@ def detail(request, request_id: int):
     req = selectors.request_get(user=request.user, request_id=request_id)
     readable = services.may_read_content(request.user, req)
     _audit_confidential_read(request.user, req)
-    may_handle = can(request.user, Action.HANDLE_REQUESTS, req) and readable
+    may_handle = readable and services.may_handle(request.user, req)
     steps = [
         s for s in services.TRANSITIONS[req.status] if s not in services.HOUSEHOLD_STEPS or req.status == Status.DONE
     ]

@@ -111,3 +111,21 @@ def test_home_panel_of_an_outsider_owner_does_not_show_content(client, people, p
     # Even an overdue psychological request a leader could see on the home page shows no content.
     client.force_login(people["leader"])
     assert SECRET not in client.get("/").content.decode()
+
+
+def test_the_group_handles_psychological_requests_wherever_its_members_work(
+    client, make_user, neighbourhood, building2, household, head, psych, bearer
+):
+    far = make_user(Role.VOLUNTEER, building2, username="far-counsellor")
+    services.support_member_add(actor=head, neighbourhood_id=neighbourhood.pk, user=far, role=GroupRole.VOLUNTEER)
+    other, _c = services.request_create(
+        actor="l", household=household, category=Category.REPAIR, urgency=Urgency.TODAY, description="水管"
+    )
+    ids = {i["id"] for i in client.get("/api/v1/requests", **bearer(far)).json()["items"]}
+    assert ids == {psych.pk}  # the group's request, not building 1's other requests
+    services.request_assign(actor=head, request=psych, user=far)
+    r = client.post(
+        f"/api/v1/requests/{psych.pk}/status", {"status": "accepted"}, content_type="application/json", **bearer(far)
+    )
+    assert r.status_code == 200
+    assert client.get(f"/api/v1/requests/{other.pk}", **bearer(far)).status_code == 404
