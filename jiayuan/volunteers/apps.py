@@ -47,5 +47,6 @@ class VolunteersConfig(AppConfig):
         extensions.demo_loader(demo.load, order=40)
         extensions.bulletin_section("volunteers", reports.bulletin, order=40)
         extensions.trend_series("volunteer_hours", _("志愿服务时长(小时)"), reports.hours_trend, order=40)
+        extensions.rollup_column("volunteers_served", _("在岗志愿者"), reports.served_by_neighbourhood, order=40)
         help.register_sections(HELP_SECTIONS, HELP_KEYS)
         audit_labels.register()

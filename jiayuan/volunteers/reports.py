@@ -39,3 +39,9 @@ def bulletin(neighbourhood, day: dt.date) -> BulletinSection | None:
 
 def hours_trend(neighbourhood, start: dt.date, end: dt.date) -> dict[dt.date, float]:
     return selectors.hours_per_day(_nb_id(neighbourhood), start, end)
+
+
+def served_by_neighbourhood(neighbourhood_ids, day: dt.date) -> dict[int, int]:
+    """Street roll-up column: volunteers who served (checked in) on ``day``, per neighbourhood, in
+    one query."""
+    return selectors.served_by_neighbourhood(list(neighbourhood_ids), day)

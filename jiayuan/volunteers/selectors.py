@@ -345,6 +345,18 @@ def day_figures(neighbourhood_id: int, day: dt.date) -> dict:
     return {"served": served, "hours": hours, "short": short}
 
 
+def served_by_neighbourhood(neighbourhood_ids: list[int], day: dt.date) -> dict[int, int]:
+    rows = (
+        ShiftAssignment.objects.filter(
+            neighbourhood_id__in=neighbourhood_ids, shift__date=day, status__in=(AS.CHECKED_IN, AS.DONE)
+        )
+        .values("neighbourhood_id")
+        .annotate(n=Count("volunteer_id", distinct=True))
+        .values_list("neighbourhood_id", "n")
+    )
+    return dict(rows)
+
+
 def hours_per_day(neighbourhood_id: int, start: dt.date, end: dt.date) -> dict[dt.date, float]:
     rows = (
         ShiftAssignment.objects.filter(

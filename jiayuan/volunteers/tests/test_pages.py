@@ -226,3 +226,22 @@ def test_resident_page_shows_the_volunteer_card(client, head, make_volunteer, ho
     client.force_login(head)
     page = client.get(f"/people/{v.resident_id}/").content.decode()
     assert 'id="volunteer-panel"' in page and "门岗一队" in page and f"/volunteers/people/{v.pk}/" in page
+
+
+def test_board_keeps_last_nights_shift_and_pausing_frees_future_places(head, make_volunteer, household, make_shift):
+    v = make_volunteer(household)
+    yesterday = dt.date(2026, 4, 9)
+    with time_machine.travel(dt.datetime(2026, 4, 9, 13, 0, tzinfo=dt.UTC), tick=False):  # 21:00 on the 9th
+        night = make_shift(day=yesterday, start=dt.time(22), end=dt.time(6))
+        later = make_shift(day=dt.date(2026, 4, 12), start=dt.time(8), end=dt.time(12))
+        services.shift_assign(actor=head, shift=night, volunteer=v)
+        services.shift_assign(actor=head, shift=later, volunteer=v)
+    with time_machine.travel(dt.datetime(2026, 4, 9, 19, 0, tzinfo=dt.UTC), tick=False):  # 03:00 on the 10th
+        services.check_in(actor=head, shift=night, volunteer=v)
+        board = selectors.duty_board(user=head)
+        assert [s.pk for t in board["teams"] for s in t["shifts"]] == [night.pk]
+        assert board["on_duty"] == 1
+        assert reports.served_by_neighbourhood([v.neighbourhood_id], yesterday) == {v.neighbourhood_id: 1}
+        services.volunteer_set_status(actor=head, volunteer=v, status="paused")
+    assert ShiftAssignment.objects.get(shift=later).status == "cancelled"
+    assert ShiftAssignment.objects.get(shift=night).status == "checked_in"  # the running one stays
