@@ -172,3 +172,25 @@ def test_concurrent_orders_through_pgbouncer_never_oversell(
     assert statuses.count(201) == 15
     assert Order.objects.filter(group_buy=gb).count() == 15
     assert GroupBuyItem.objects.get(pk=veg).ordered_quantity == 15
+
+
+@pytest.mark.parametrize("prepare_threshold", [0, None])
+def test_why_prepared_statements_are_off(prepare_threshold):
+    """A statement psycopg prepared on one server connection is unknown on the next one PgBouncer
+    lends: that is what ``prepare_threshold=None`` (the switch) avoids."""
+    db = connection.settings_dict
+    params = {"host": db["HOST"], "port": int(db["PORT"]), "user": db["USER"] or "postgres", "dbname": db["NAME"]}
+    with (
+        psycopg.connect(**params, autocommit=True, prepare_threshold=prepare_threshold) as phone,
+        psycopg.connect(**params, autocommit=True) as other,
+    ):
+        phone.execute("SELECT count(*) FROM places_street")  # prepared at once with threshold 0
+        with other.transaction():
+            # PgBouncer lends the most recently used server connection (LIFO) to the other client,
+            # for the whole transaction: the next statement of ``phone`` runs on another one.
+            other.execute("SELECT pg_backend_pid()")
+            if prepare_threshold is None:
+                assert phone.execute("SELECT count(*) FROM places_street").fetchone()[0] >= 0
+            else:
+                with pytest.raises(psycopg.errors.InvalidSqlStatementName):
+                    phone.execute("SELECT count(*) FROM places_street")
