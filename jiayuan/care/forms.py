@@ -103,11 +103,13 @@ class ScheduleForm(forms.Form):
     )
     time = forms.TimeField(label=_("出发时间"), widget=forms.TimeInput(attrs={"type": "time"}))
     transport = forms.CharField(label=_("交通"), max_length=100, required=False)
+    escort = forms.TypedChoiceField(label=_("陪同"), coerce=int, required=False, empty_value=None)
     pass_note = forms.CharField(label=_("出行证明"), max_length=200, required=False)
 
-    def __init__(self, *args, residents=(), **kwargs):
+    def __init__(self, *args, residents=(), escorts=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["resident"].choices = [(r.pk, f"{r.household} {r.name}") for r in residents]
+        self.fields["escort"].choices = [("", _("不需要"))] + [(u.pk, str(u)) for u in escorts]
 
 
 class EmergencyForm(forms.Form):

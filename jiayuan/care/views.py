@@ -333,8 +333,9 @@ def trips(request):
     _require(request.user, Action.VIEW_REQUESTS)
     manage = can(request.user, Action.MANAGE_CARE)
     tagged = _residents(request.user, Action.MANAGE_CARE).filter(tag_rows__tag="dialysis").distinct() if manage else []
+    escorts = _handlers(_neighbourhood(request.user, Action.MANAGE_CARE).pk) if manage else []
     schedule_form = forms.ScheduleForm(
-        request.POST if request.POST.get("form") == "schedule" else None, residents=tagged, prefix="s"
+        request.POST if request.POST.get("form") == "schedule" else None, residents=tagged, escorts=escorts, prefix="s"
     )
     emergency_form = None
     if can(request.user, Action.HANDLE_REQUESTS):
@@ -351,6 +352,8 @@ def trips(request):
             data = dict(form.cleaned_data)
             action = Action.MANAGE_CARE if form is schedule_form else Action.HANDLE_REQUESTS
             data["resident"] = get_scoped_or_404(Resident.objects.all(), request.user, action, pk=data["resident"])
+            if "escort" in data:
+                data["escort"] = next((u for u in escorts if u.pk == data["escort"]), None)
             fn = services.schedule_create if form is schedule_form else services.emergency_log
             try:
                 fn(actor=request.user, **data)

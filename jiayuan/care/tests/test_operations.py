@@ -230,3 +230,42 @@ def test_bulletin_section_and_trends(household, head, neighbourhood, staff):
     }
     assert today.trend_handled(neighbourhood, day - dt.timedelta(days=1), day) == {day: 1}
     assert today.bulletin(neighbourhood, dt.date(2026, 1, 1)) is not None  # open requests still counted
+
+
+def test_the_trips_page_registers_a_dialysis_schedule_with_an_escort(
+    client, staff, volunteer, household, make_resident
+):
+    patient = make_resident(household, name="透析刘", tags=["dialysis"])
+    client.force_login(staff)
+    r = client.post(
+        "/care/trips/",
+        {
+            "form": "schedule",
+            "s-resident": patient.pk,
+            "s-kind": "dialysis",
+            "s-hospital": "十院",
+            "s-weekdays": ["2", "4", "6"],
+            "s-time": "07:00",
+            "s-escort": volunteer.pk,
+            "s-pass_note": "就医通行证",
+        },
+    )
+    assert r.status_code == 302
+    from jiayuan.care.models import TreatmentSchedule
+
+    schedule = TreatmentSchedule.objects.get()
+    assert schedule.weekdays == [2, 4, 6] and schedule.escort == volunteer and schedule.resident == patient
+
+
+def test_a_request_given_to_a_team_is_each_members_own(household, head, make_user, building):
+    from jiayuan.volunteers.models import Team, TeamMembership, Volunteer
+
+    member = make_user(Role.VOLUNTEER, building, username="teammate")
+    team = Team.objects.create(neighbourhood_id=household.neighbourhood_id, name="红色跑腿队")
+    vol = Volunteer.objects.create(neighbourhood_id=household.neighbourhood_id, name="队员", user=member)
+    TeamMembership.objects.create(neighbourhood_id=household.neighbourhood_id, team=team, volunteer=vol)
+    req, _c = services.request_create(
+        actor="l", household=household, category="other", urgency="today", description="x"
+    )
+    services.request_assign(actor=head, request=req, team=team)
+    assert list(selectors.request_list(user=member, mine=True)) == [req]

@@ -169,6 +169,7 @@ def test_staff_merge_and_reply_on_the_page(client, staff, household, household2)
     client.post(f"/care/suggestions/{a.group_id}/reply/", {"text": "物业明天来修"})
     page = client.get("/care/suggestions/?show=all").content.decode()
     assert "楼道设施维修" in page and "物业明天来修" in page and "2 户提出" in page
+    assert "【居委会答复】2 户居民提出“楼道设施维修”。物业明天来修" in page  # the text for the WeChat group
 
 
 def test_settings_page_saves_limits_and_visit_days(client, staff, neighbourhood):
