@@ -22,6 +22,10 @@ API (import with ``sys.path.insert(0, "bench")``; ``import _harness as h``):
     end), ``results`` (``(latency s, status, answer bytes, request body bytes)`` per request), ``load`` (1-minute load
     average at the end), ``cpu`` (seconds of the server's processes, of their PostgreSQL backends
     and of the client), with ``.count(status)``, ``.rate(n)``, ``.p(q)`` and ``.cpu_line(n, what)``.
+``alternate(server, jobs, clients=2, headers=None, slices=4) -> (ceiling Run, hot path Run)``
+    What the benches use: the ceiling and the hot path in alternating slices (each connection's job
+    list cut in ``slices``; before each slice as many ceiling requests), so both see the same load
+    on a shared machine; each merged over its slices.
 ``ceiling(server, connections, clients=2, requests=4000) -> Run``
     The ceiling: ``requests`` POSTs of a small JSON body to ``/bench/ceiling`` over ``connections``
     connections (use the hot path's), after ``ensure_table()``. ``drop_ceiling_table()`` afterwards.
@@ -315,6 +319,45 @@ def ceiling(server: Server, connections: int, clients: int = 2, requests: int = 
         statuses = sorted({r[1] for r in run.results})
         raise RuntimeError(f"the ceiling answered {bad} requests with something else than 201: {statuses}")
     return run
+
+
+def _merge(runs: list[Run]) -> Run:
+    cpu: dict = {}
+    for r in runs:
+        for k, v in r.cpu.items():
+            cpu[k] = cpu.get(k, 0.0) + v
+    return Run(sum(r.elapsed for r in runs), [x for r in runs for x in r.results], runs[-1].load, cpu)
+
+
+def alternate(
+    server: Server,
+    jobs: list[list[tuple]],
+    clients: int = 2,
+    headers: dict | None = None,
+    slices: int = 4,
+) -> tuple[Run, Run]:
+    """The ceiling and the hot path in alternating slices, so both see the same load on a shared
+    machine: each connection's job list is cut into ``slices`` consecutive parts; before each part
+    of the hot path, as many ceiling requests over the same connections. Returns ``(ceiling,
+    hot path)``, each merged over its slices (wall time summed)."""
+    ensure_ceiling_table()
+    warm = [[(CEILING_PATH, {"warmup": k}) for k in range(3)] for _ in jobs]
+    drive(server.port, warm, clients=clients)
+    tops, hots = [], []
+    for k in range(slices):
+        part = [job[k * len(job) // slices : (k + 1) * len(job) // slices] for job in jobs]
+        n = sum(len(job) for job in part)
+        if not n:
+            continue
+        top_jobs: list[list[tuple]] = [[] for _ in jobs]
+        for i in range(n):
+            top_jobs[i % len(jobs)].append((CEILING_PATH, {"n": i, "tube": f"C{i:06d}", "resident_code": "x" * 16}))
+        top = drive(server.port, top_jobs, clients=clients, server_pid=server.proc.pid)
+        if top.count(201) != len(top.results):
+            raise RuntimeError(f"the ceiling answered something else than 201: {sorted({r[1] for r in top.results})}")
+        tops.append(top)
+        hots.append(drive(server.port, part, clients=clients, headers=headers, server_pid=server.proc.pid))
+    return _merge(tops), _merge(hots)
 
 
 @dataclass

@@ -10,7 +10,8 @@ PostgreSQL only (households and residents are generated with ``generate_series``
 
 A throwaway neighbourhood with ``--reports × --repeat`` residents (three to a household) and a
 household link for each household. ``granian`` serves the app (``bench/_harness.py``); each run
-measures the ceiling first (``POST /bench/ceiling``, same server, same connections), then posts
+measures the ceiling (``POST /bench/ceiling``, same server, same connections) in slices alternating
+with the reports, and posts
 the reports as a household's phone does: the form of the household page
 (``POST /h/<token>/screening/antigen/``, ``resident`` and ``result``, with the CSRF cookie and
 header a browser sends; answered with a redirect back to the household page), one report per
@@ -102,15 +103,15 @@ def main() -> None:
             "X-CSRFToken": csrf,
         }
         for run in range(1, args.repeat + 1):
-            top = h.ceiling(server, conns, clients=args.clients, requests=args.reports)
-            print(f"  run {run} ceiling: {top.rate():,.0f} req/s; p50 {top.p(50) * 1000:.1f} ms ({top.load})")
             mine = people[(run - 1) * args.reports : run * args.reports]
             jobs: list[list[tuple]] = [[] for _ in range(conns)]
             for resident_id, household_id in mine:
                 # A household's residents on one connection (one phone), households spread.
                 body = urlencode({"resident": resident_id, "result": "negative"}).encode()
                 jobs[household_id % conns].append((f"/h/{token_of[household_id]}/screening/antigen/", body))
-            res = h.drive(server.port, jobs, args.clients, headers=headers, server_pid=server.proc.pid)
+            # The ceiling and the reports in alternating slices: same server, connections and load.
+            top, res = h.alternate(server, jobs, args.clients, headers=headers)
+            print(f"  run {run} ceiling: {top.rate():,.0f} req/s; p50 {top.p(50) * 1000:.1f} ms ({top.load})")
             ok = res.count(302)
             fig = h.Figure("antigen self-report", res.rate(ok), top.rate(), res.p(50), res.p(99), res.load)
             figures.append(fig)

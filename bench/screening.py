@@ -15,7 +15,7 @@ PostgreSQL only: the data is generated in the database with ``generate_series``.
    does not take the GIL (and CPU) from the server more than it must. Each run opens a new 10-in-1
    round and posts single scans (``POST /api/v1/rounds/{id}/samples``, each thread its own tubes, as
    samplers at different tables), then batches (``POST .../samples/batch``). ``--repeat`` runs;
-   each run first measures the ceiling (``POST /bench/ceiling``, one INSERT: ``bench/_harness.py``)
+   each run measures the ceiling (``POST /bench/ceiling``, one INSERT: ``bench/_harness.py``) in slices
    with the same server and connections, and each figure is printed as a ratio to it with the
    machine's 1-minute load average (other work on the machine shares the 2 cores), then the best
    and the median ratio. Targets: single scans ≥ 50 % of the ceiling, batched scans ≥ 3× the
@@ -183,10 +183,6 @@ def main() -> None:
         conns = args.clients * args.threads
         auth = {"Authorization": f"Bearer {token}"}
         for run in range(1, args.repeat + 1):
-            # The ceiling first, same server, same connections, as many requests as single scans.
-            top = h.ceiling(server, conns, clients=args.clients, requests=args.scans)
-            print(f"  run {run} ceiling: {top.rate():,.0f} req/s; p50 {top.p(50) * 1000:.1f} ms ({top.load})")
-            print(f"    {top.cpu_line(len(top.results), 'INSERT')}")
             round_ = services.round_create(actor=None, neighbourhood=nb, date=dt.date.today(), pool_size=10)  # noqa: DTZ011
             connection.close()
             path = f"/api/v1/rounds/{round_.pk}/samples"
@@ -199,14 +195,10 @@ def main() -> None:
                         {"tube": f"S{t}-{len(jobs[t]) // 10:05d}", "resident_code": code, "idempotency_key": f"s-{n}"},
                     )
                 )
-            res = h.drive(
-                server.port,
-                jobs,
-                args.clients,
-                headers=auth,
-                server_pid=server.proc.pid,
-                warmup="/api/v1/rounds?limit=1",
-            )
+            # The ceiling and the scans in alternating slices: same server, connections and load.
+            top, res = h.alternate(server, jobs, args.clients, headers=auth)
+            print(f"  run {run} ceiling: {top.rate():,.0f} req/s; p50 {top.p(50) * 1000:.1f} ms ({top.load})")
+            print(f"    {top.cpu_line(len(top.results), 'INSERT')}")
             ok = res.count(201)
             fig = h.Figure("single scan", res.rate(ok), top.rate(), res.p(50), res.p(99), res.load)
             single_runs.append(fig)
@@ -224,7 +216,7 @@ def main() -> None:
                     for k, c in enumerate(chunk)
                 ]
                 jobs[b % conns].append((f"{path}/batch", {"items": items}))
-            res = h.drive(server.port, jobs, args.clients, headers=auth, server_pid=server.proc.pid)
+            top, res = h.alternate(server, jobs, args.clients, headers=auth, slices=2)
             accepted = sum(json.loads(r[2])["accepted"] for r in res.results if r[1] == 200)
             fig = h.Figure(
                 f"batched scans ({args.batch_size} a request)",
