@@ -34,6 +34,22 @@ class VolunteerForm(forms.Form):
     note = forms.CharField(label=_("备注"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class VolunteerEditForm(forms.Form):
+    phone = forms.CharField(label=_("联系电话(社区外志愿者)"), max_length=40, required=False)
+    skills = VolunteerForm.base_fields["skills"]
+    availability = VolunteerForm.base_fields["availability"]
+    party_member = VolunteerForm.base_fields["party_member"]
+    dual_registration_org = VolunteerForm.base_fields["dual_registration_org"]
+    dual_registration_date = VolunteerForm.base_fields["dual_registration_date"]
+    commitment_signed = VolunteerForm.base_fields["commitment_signed"]
+    note = VolunteerForm.base_fields["note"]
+
+    def __init__(self, *args, outsider: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not outsider:
+            del self.fields["phone"]
+
+
 class ApplyForm(forms.Form):
     """A resident applies through the household link."""
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("people/", views.roster, name="roster"),
     path("people/new/", views.volunteer_create, name="volunteer_create"),
     path("people/<int:volunteer_id>/", views.volunteer_detail, name="volunteer"),
+    path("people/<int:volunteer_id>/edit/", views.volunteer_edit, name="volunteer_edit"),
     path("people/<int:volunteer_id>/status/", views.volunteer_status, name="volunteer_status"),
     path("people/<int:volunteer_id>/reveal/", views.volunteer_reveal, name="volunteer_reveal"),
     path("people/<int:volunteer_id>/login/", views.volunteer_login, name="volunteer_login"),

@@ -215,6 +215,33 @@ def _gate_preview(v: Volunteer):
 
 
 @login_required
+def volunteer_edit(request, volunteer_id: int):
+    v = selectors.volunteer_get(user=request.user, volunteer_id=volunteer_id, action=Action.MANAGE_VOLUNTEERS)
+    initial = {
+        "skills": v.skills,
+        "availability": v.availability,
+        "party_member": v.party_member,
+        "dual_registration_org": v.dual_registration_org,
+        "dual_registration_date": v.dual_registration_date,
+        "commitment_signed": v.commitment_signed_at is not None,
+        "note": v.note,
+    }
+    form = forms.VolunteerEditForm(request.POST or None, initial=initial, outsider=v.resident_id is None)
+    if request.method == "POST" and form.is_valid():
+        changes = dict(form.cleaned_data)
+        if "phone" in changes and not changes["phone"]:
+            changes.pop("phone")  # blank keeps the number (it is shown masked)
+        try:
+            services.volunteer_update(actor=request.user, volunteer=v, **changes)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("已保存"))
+            return redirect("volunteers:volunteer", volunteer_id=v.pk)
+    return render(request, "volunteers/volunteer_form.html", {"form": form, "v": v})
+
+
+@login_required
 @require_POST
 def volunteer_status(request, volunteer_id: int):
     v = selectors.volunteer_get(user=request.user, volunteer_id=volunteer_id, action=Action.MANAGE_VOLUNTEERS)

@@ -245,3 +245,18 @@ def test_board_keeps_last_nights_shift_and_pausing_frees_future_places(head, mak
         services.volunteer_set_status(actor=head, volunteer=v, status="paused")
     assert ShiftAssignment.objects.get(shift=later).status == "cancelled"
     assert ShiftAssignment.objects.get(shift=night).status == "checked_in"  # the running one stays
+
+
+def test_edit_a_volunteer(client, head, make_volunteer):
+    v = make_volunteer(name="钱志强")
+    client.force_login(head)
+    assert "修改信息" in client.get(f"/volunteers/people/{v.pk}/").content.decode()
+    r = client.post(
+        f"/volunteers/people/{v.pk}/edit/",
+        {"skills": ["driving", "it"], "availability": "周末", "dual_registration_org": "区税务局", "phone": ""},
+    )
+    assert r.status_code == 302
+    v.refresh_from_db()
+    assert v.skills == ["driving", "it"] and v.dual_registration_org == "区税务局"
+    assert v.phone == "13912340001"  # blank keeps the number
+    assert AuditEvent.objects.filter(action="volunteer.update", object_id=str(v.pk)).exists()
