@@ -40,13 +40,14 @@ def _number(value) -> str:
     return str(value)
 
 
-def _change(value, previous) -> str:
+def _change(value, previous, unit: str = "") -> str:
     if value is None or previous is None:
         return ""
     diff = value - previous
     if abs(diff) < 1e-9:
         return _("持平")
-    return ("+" if diff > 0 else "−") + _number(abs(diff))
+    text = ("+" if diff > 0 else "−") + _number(abs(diff))
+    return text + _("个百分点") if unit == "%" else text
 
 
 def figure_json(fig: BulletinFigure) -> dict:
@@ -71,7 +72,7 @@ def figure_json(fig: BulletinFigure) -> dict:
         "previous": None if previous_small else fig.previous,
         "display": display,
         "previous_display": SMALL if previous_small else ("" if fig.previous is None else _number(fig.previous) + unit),
-        "change": "" if masked else _change(fig.value, fig.previous),
+        "change": "" if masked else _change(fig.value, fig.previous, unit),
     }
 
 

@@ -57,6 +57,14 @@ def test_head_publishes_and_a_resident_reads_it(
     page.goto(page.url + "bulletin.png")
     page.screenshot(path=str(ARTIFACTS / "bulletin-image-in-browser.png"))
 
+    make_user(Role.STREET_OFFICER, neighbourhood.street, username="jiedao", password="street-pass-1")
+    sign_in(page, live_server.url, "jiedao", "street-pass-1")
+    page.locator("#bulletin-panel").get_by_role("link", name="各居民区汇总").click()
+    table = page.locator(f"#rollup-{neighbourhood.street_id}")
+    expect(table.locator("tbody tr", has_text="泰和居民区")).to_contain_text("3")
+    expect(page.locator("main")).not_to_contain_text("王建国")
+    page.screenshot(path=str(ARTIFACTS / "bulletin-rollup-street.png"), full_page=True)
+
 
 @pytest.mark.browser
 def test_a_notice_stays_unread_until_the_household_opens_it(
