@@ -281,6 +281,13 @@ JIAYUAN_PAGE_SIZE = 50
 # only answer retries (minutes, at most hours, later); antigen photos were only evidence for the
 # day's check, the result itself is kept.
 JIAYUAN_IDEMPOTENCY_DAYS = int(os.environ.get("JIAYUAN_IDEMPOTENCY_DAYS", "7"))
+# Day partitions on PostgreSQL (ADR 0015): created this many days ahead by the daily purge; the
+# append-only tables' retention in days (0 keeps them for ever), applied by dropping whole partitions.
+JIAYUAN_PARTITION_DAYS_AHEAD = int(os.environ.get("JIAYUAN_PARTITION_DAYS_AHEAD", "7"))
+JIAYUAN_SAMPLE_DAYS = int(os.environ.get("JIAYUAN_SAMPLE_DAYS", "0"))
+JIAYUAN_ANTIGEN_REPORT_DAYS = int(os.environ.get("JIAYUAN_ANTIGEN_REPORT_DAYS", "0"))
+JIAYUAN_GATE_PASSAGE_DAYS = int(os.environ.get("JIAYUAN_GATE_PASSAGE_DAYS", "0"))
+JIAYUAN_AUDIT_DAYS = int(os.environ.get("JIAYUAN_AUDIT_DAYS", "0"))
 JIAYUAN_ANTIGEN_PHOTO_DAYS = int(os.environ.get("JIAYUAN_ANTIGEN_PHOTO_DAYS", "14"))
 # The address residents' phones reach the app at (e.g. http://192.168.1.20:8000): household QR
 # codes are printed with it. Empty: the address the page was opened with.
