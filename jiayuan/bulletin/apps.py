@@ -8,13 +8,14 @@ class BulletinConfig(AppConfig):
     verbose_name = _("日报与通知")
 
     def ready(self) -> None:
-        from jiayuan.bulletin import audit_labels, demo, household_views, panels
+        from jiayuan.bulletin import audit_labels, demo, household_views, panels, today
         from jiayuan.core import extensions, help
         from jiayuan.core.permissions import Action
 
         extensions.nav_item(_("日报通知"), "bulletin:index", Action.EDIT_BULLETIN, order=60)
         extensions.household_panel(household_views.panel)
         extensions.home_panel(panels.home_panel)
+        extensions.today_item(today.today, order=70)
         extensions.demo_loader(demo.load, order=90)
         audit_labels.register()
         help.register_sections(

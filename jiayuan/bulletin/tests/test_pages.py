@@ -189,3 +189,13 @@ def test_pages_are_404_without_the_action(client, make_user, building):
     client.force_login(volunteer)
     assert client.get(reverse("bulletin:index")).status_code == 404
     assert client.get(reverse("bulletin:notices")).status_code == 404
+
+
+def test_today_row_until_todays_bulletin_is_published(client, head, neighbourhood, make_user, building, on_day):
+    client.force_login(head)
+    assert "份今日日报待发布" in client.get("/").content.decode()
+    b = services.bulletin_create(actor=head, neighbourhood=neighbourhood, date=DAY)
+    services.bulletin_publish(actor=head, bulletin=b)
+    assert "份今日日报待发布" not in client.get("/").content.decode()
+    client.force_login(make_user(Role.VOLUNTEER, building))
+    assert "份今日日报待发布" not in client.get("/").content.decode()
