@@ -20,6 +20,7 @@ LABELS = {
     "care.errand_cost": _("登记了代配药费用"),
     "care.errand_run_create": _("安排了配药跑腿批次"),
     "care.errand_run_done": _("完成了配药跑腿批次"),
+    "care.errand_run_export": _("导出了取药清单"),
     "care.schedule_create": _("登记了定期就医安排"),
     "care.emergency_log": _("登记了120急救"),
     "care.emergency_outcome": _("登记了120急救结果"),

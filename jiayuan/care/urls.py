@@ -14,6 +14,7 @@ urlpatterns = [
     path("errands/", views.errands, name="errands"),
     path("errands/<int:run_id>/", views.run_detail, name="run"),
     path("errands/<int:run_id>/done/", views.run_done, name="run_done"),
+    path("errands/<int:run_id>/xlsx/", views.run_xlsx, name="run_xlsx"),
     path("trips/", views.trips, name="trips"),
     path("trips/120/<int:call_id>/", views.emergency_outcome, name="emergency_outcome"),
     path("visits/", views.visits, name="visits"),

@@ -65,6 +65,15 @@ def test_errands_are_batched_by_hospital_into_one_run_with_a_printable_list(
     client.force_login(volunteer)
     page = client.get(f"/care/errands/{run.pk}/").content.decode()
     assert "氨氯地平" in page and "二甲双胍" in page and "速效救心丸" not in page and "data-print" in page
+    xlsx = client.get(f"/care/errands/{run.pk}/xlsx/")
+    assert xlsx.status_code == 200 and xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
+    import io
+
+    from openpyxl import load_workbook
+
+    cells = [c for row in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True) for c in row]
+    assert "氨氯地平" in cells and "二甲双胍" in cells and "速效救心丸" not in cells
+    assert AuditEvent.objects.filter(action="care.errand_run_export", object_id=str(run.pk)).exists()
     assert AuditEvent.objects.filter(action="care.errand_run_create").exists()
 
 
