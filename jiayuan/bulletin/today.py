@@ -1,4 +1,4 @@
-"""Rows of "今天要做的事" for the bulletin's editors: today's bulletin not yet published."""
+"""Rows of "今天要做的事" for the bulletin's editors: today's draft, composed, not yet published."""
 
 from __future__ import annotations
 
@@ -11,16 +11,14 @@ from jiayuan.bulletin.models import Bulletin
 from jiayuan.core.extensions import TodayItem
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import can, restrict
-from jiayuan.places.models import Neighbourhood
 
 
 def today(request) -> list[TodayItem]:
-    """How many of the user's neighbourhoods have no published bulletin for today (one query)."""
+    """Today's drafts in the user's scope (one query): the scheduled composition made them, an
+    editor reads and publishes them."""
     user = request.user
     if not can(user, Action.EDIT_BULLETIN):
         return []
-    published = Bulletin.objects.filter(date=timezone.localdate(), status=BulletinStatus.PUBLISHED).values(
-        "neighbourhood_id"
-    )
-    due = restrict(Neighbourhood.objects.all(), user, Action.EDIT_BULLETIN).exclude(id__in=published).count()
-    return [TodayItem(ngettext("份今日日报待发布", "份今日日报待发布", due), due, reverse("bulletin:index"))]
+    drafts = Bulletin.objects.filter(date=timezone.localdate(), status=BulletinStatus.DRAFT)
+    due = restrict(drafts, user, Action.EDIT_BULLETIN).count()
+    return [TodayItem(ngettext("份今日日报草稿待发布", "份今日日报草稿待发布", due), due, reverse("bulletin:index"))]

@@ -191,11 +191,13 @@ def test_pages_are_404_without_the_action(client, make_user, building):
     assert client.get(reverse("bulletin:notices")).status_code == 404
 
 
-def test_today_row_until_todays_bulletin_is_published(client, head, neighbourhood, make_user, building, on_day):
+def test_today_row_while_todays_draft_awaits_publishing(client, head, neighbourhood, make_user, building, on_day):
     client.force_login(head)
-    assert "份今日日报待发布" in client.get("/").content.decode()
-    b = services.bulletin_create(actor=head, neighbourhood=neighbourhood, date=DAY)
-    services.bulletin_publish(actor=head, bulletin=b)
-    assert "份今日日报待发布" not in client.get("/").content.decode()
+    assert "份今日日报草稿待发布" not in client.get("/").content.decode()  # nothing composed yet
+    services.compose_all(date=DAY)
+    assert "份今日日报草稿待发布" in client.get("/").content.decode()
+    services.bulletin_publish(actor=head, bulletin=Bulletin.objects.get(neighbourhood=neighbourhood, date=DAY))
+    assert "份今日日报草稿待发布" not in client.get("/").content.decode()
+    services.compose_all(date=DAY)
     client.force_login(make_user(Role.VOLUNTEER, building))
-    assert "份今日日报待发布" not in client.get("/").content.decode()
+    assert "份今日日报草稿待发布" not in client.get("/").content.decode()
