@@ -265,7 +265,11 @@ def _touch_link(link_id: int, now) -> None:
     it (ADR 0019)."""
     from django.db import connection
 
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+    if (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")  # two statements in one
+    ):
         qn = connection.ops.quote_name
         with connection.cursor() as cur:
             cur.execute(

@@ -1107,8 +1107,8 @@ def order_place_fast(
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block or delivery_mode != DeliveryMode.DOOR:
         return None
-    if not 0 < group_buy_id <= MAX_ID:
-        return None
+    if not 0 < group_buy_id <= MAX_ID or connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+        return None  # (several statements in one query need psycopg's client-side binding, Django's default)
     try:
         clean = _clean_quantities(quantities)
         key = clean_idempotency_key(idempotency_key)
