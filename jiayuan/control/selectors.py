@@ -9,7 +9,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import CharField, Count, PositiveSmallIntegerField, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -639,21 +639,104 @@ def household_under_control(household) -> list[Quarantine]:
 _STAY_HOME_KINDS = (QuarantineKind.HOME, QuarantineKind.HOME_MONITORING)
 
 
+# Why a household may not go out (``household_go_out_decision``): the building is a sealed zone,
+# a member is a positive case waiting at home, a member is under home quarantine or home health
+# monitoring (temporary home control after a positive pooled tube or antigen report included).
+GO_OUT_SEALED = "sealed"
+GO_OUT_CASE_AT_HOME = "case_at_home"
+GO_OUT_STAY_HOME = "stay_home"
+
+_GO_OUT_MESSAGES = {
+    GO_OUT_SEALED: _("本楼为封控区,足不出户,不能外出领取;请选择送货上门或由志愿者代领"),
+    GO_OUT_CASE_AT_HOME: _("本户有居家待转运的阳性人员,不能外出领取;请选择送货上门或由志愿者代领"),
+    GO_OUT_STAY_HOME: _("本户有居家隔离或居家健康监测人员,不能外出领取;请选择送货上门或由志愿者代领"),
+}
+
+
+def _kept_home(household_ids: Iterable[int], today: dt.date) -> dict[int, str]:
+    """``{household_id: reason}`` for households a member keeps home (a case waiting at home wins
+    over a quarantine). ONE query whatever the number of households: the open cases at home and
+    the active quarantines that are or become a home kind, as one UNION; the stage of each
+    quarantine is the model's own ``kind_on``."""
+    ids = sorted({int(i) for i in household_ids if i is not None})
+    if not ids:
+        return {}
+    quarantines = (
+        Quarantine.objects.filter(household_id__in=ids, status=QuarantineStatus.ACTIVE, start_on__lte=today)
+        .filter(Q(kind__in=_STAY_HOME_KINDS) | Q(followup_kind__in=_STAY_HOME_KINDS))
+        .order_by()
+        .values_list("household_id", "kind", "followup_kind", "start_on", "days")
+    )
+    cases = (
+        Case.objects.filter(household_id__in=ids, status=CaseStatus.AT_HOME)
+        .order_by()
+        .values_list(
+            "household_id",
+            Value("", output_field=CharField()),
+            Value("", output_field=CharField()),
+            "detected_on",
+            Value(0, output_field=PositiveSmallIntegerField()),
+        )
+    )
+    result: dict[int, str] = {}
+    for hid, kind, followup_kind, start_on, days in quarantines.union(cases, all=True):
+        if not kind:  # a case row
+            result[hid] = GO_OUT_CASE_AT_HOME
+        elif result.get(hid) != GO_OUT_CASE_AT_HOME:
+            stage = Quarantine(kind=kind, followup_kind=followup_kind, start_on=start_on, days=days).kind_on(today)
+            if stage in _STAY_HOME_KINDS:
+                result[hid] = GO_OUT_STAY_HOME
+    return result
+
+
+def household_go_out_decision(household, zone_level: str | None = None) -> str | None:
+    """Why no one of ``household`` may go out — ``GO_OUT_SEALED``, ``GO_OUT_CASE_AT_HOME`` or
+    ``GO_OUT_STAY_HOME`` — or None when they may. The one rule behind ``household_may_go_out``
+    and ``households_may_go_out``.
+
+    ``household`` needs ``pk`` and ``building_id`` only. ``zone_level``: the building's effective
+    level when the caller has already read it (``zone_levels``; a gate tells sealed from
+    controlled): then this is ONE query (cases and quarantines together), otherwise three.
+    """
+    if zone_level is None and household.building_id:
+        zone_level = zone_levels(building_ids=[household.building_id]).get(household.building_id)
+    if zone_level == ZoneLevel.SEALED:
+        return GO_OUT_SEALED
+    return _kept_home([household.pk], timezone.localdate()).get(household.pk)
+
+
+def go_out_message(reason: str | None) -> str:
+    """The Chinese sentence for a ``household_go_out_decision`` reason ("" for None)."""
+    return str(_GO_OUT_MESSAGES[reason]) if reason else ""
+
+
 def household_may_go_out(household) -> tuple[bool, str]:
     """May someone of ``household`` go out to collect something (a group-buy pick-up, a
     scarce-item appointment, any "come and pick up")? ``(True, "")`` or ``(False, reason)``.
 
-    The one place that decides it: not when the building is a sealed zone (足不出户), nor while
-    a member is a positive case waiting at home, nor while a member is under home quarantine or
-    home health monitoring. The reason is a Chinese sentence for the resident or the staff.
+    The one place that decides it (``household_go_out_decision``): not when the building is a
+    sealed zone (足不出户), nor while a member is a positive case waiting at home, nor while a
+    member is under home quarantine or home health monitoring. The reason is a Chinese sentence
+    for the resident or the staff.
     """
-    level = zone_levels(building_ids=[household.building_id]).get(household.building_id)
-    if level == ZoneLevel.SEALED:
-        return False, str(_("本楼为封控区,足不出户,不能外出领取;请选择送货上门或由志愿者代领"))
-    if Case.objects.filter(household_id=household.pk, status=CaseStatus.AT_HOME).exists():
-        return False, str(_("本户有居家待转运的阳性人员,不能外出领取;请选择送货上门或由志愿者代领"))
-    today = timezone.localdate()
-    for q in Quarantine.objects.filter(household_id=household.pk, status=QuarantineStatus.ACTIVE, start_on__lte=today):
-        if q.kind_on(today) in _STAY_HOME_KINDS:
-            return False, str(_("本户有居家隔离或居家健康监测人员,不能外出领取;请选择送货上门或由志愿者代领"))
-    return True, ""
+    reason = household_go_out_decision(household)
+    return reason is None, go_out_message(reason)
+
+
+def households_may_go_out(household_ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
+    """``household_may_go_out`` for many households at once (list pages): ``{id: (may, reason)}``
+    for each existing household. Four queries whatever their number (the households' buildings,
+    the zone levels, the cases and quarantines)."""
+    ids = sorted({int(i) for i in household_ids if i is not None})
+    if not ids:
+        return {}
+    building_of = dict(Household.objects.filter(id__in=ids).values_list("id", "building_id"))
+    levels = zone_levels(building_ids={b for b in building_of.values() if b})
+    kept = _kept_home(
+        [hid for hid, bid in building_of.items() if levels.get(bid) != ZoneLevel.SEALED], timezone.localdate()
+    )
+    result = {}
+    for hid, bid in building_of.items():
+        reason = GO_OUT_SEALED if levels.get(bid) == ZoneLevel.SEALED else kept.get(hid)
+        result[hid] = (reason is None, go_out_message(reason))
+    return result

@@ -8,7 +8,7 @@ from collections import defaultdict
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from jiayuan.control.selectors import household_may_go_out
+from jiayuan.control.selectors import households_may_go_out
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import get_scoped_or_404, restrict
 from jiayuan.gates.choices import PARCEL_WAITING, Direction, GateState, ParcelStatus, Reason, Subject
@@ -217,18 +217,17 @@ def parcel_get(*, user, parcel_id: int) -> Parcel:
 
 def mark_parcels(parcels: list[Parcel]) -> list[Parcel]:
     """Set ``overdue`` (waited longer than the setting) and ``door_only`` (control says the
-    household may not come out) on each parcel; one decision per household."""
+    household may not come out) on each parcel; control's bulk decision, a constant number of
+    queries however many households the list holds."""
     if not parcels:
         return parcels
     cutoff: dict[int, dt.datetime] = {}
-    door: dict[int, bool] = {}
+    may_go_out = households_may_go_out({p.household_id for p in parcels})
     for p in parcels:
         if p.neighbourhood_id not in cutoff:
             cutoff[p.neighbourhood_id] = overdue_before(p.neighbourhood_id)
-        if p.household_id not in door:
-            door[p.household_id] = not household_may_go_out(p.household)[0]
         p.overdue = p.status in PARCEL_WAITING and p.arrived_at < cutoff[p.neighbourhood_id]
-        p.door_only = door[p.household_id]
+        p.door_only = not may_go_out.get(p.household_id, (True, ""))[0]
     return parcels
 
 

@@ -2,9 +2,9 @@
 
 The passage (``passage_record``) is the hot path of a morning peak: a guard has seconds per
 person. It reads the gate with its settings, the scanned resident (only the columns it needs),
-control's decision for the household (``zone_levels`` and ``household_may_go_out``: gates has no
-copy of those rules), and the pass under a row lock when one is involved; then it inserts the
-passage and its audit event. See ADR 0021.
+control's decision for the household (``zone_levels`` once, then ``household_go_out_decision``
+with that level: gates has no copy of those rules), and the pass under a row lock when one is
+involved; then it inserts the passage and its audit event. See ADR 0021.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from jiayuan.control import services as control_services
 from jiayuan.control.choices import ZoneLevel
-from jiayuan.control.selectors import household_may_go_out, zone_levels
+from jiayuan.control.selectors import household_go_out_decision, zone_levels
 from jiayuan.core.audit import audit_event, audit_record
 from jiayuan.core.idempotency import MAX_KEY_LENGTH, MSG_BAD_KEY
 from jiayuan.core.models import AuditEvent
@@ -279,8 +279,8 @@ def _household_refusal(who: Who, subject: str, settings: GateSettings) -> tuple[
         if visitor:
             return Reason.CONTROLLED, _("%(place)s为管控区, 不接待访客") % {"place": place}
         return Reason.CONTROLLED, _("%(place)s为管控区, 人不出小区, 不能外出") % {"place": place}
-    may, _why = household_may_go_out(Household(pk=who.household_id, building_id=who.building_id))
-    if not may:
+    # The level just read is handed over: control reads only the cases and quarantines (one query).
+    if household_go_out_decision(Household(pk=who.household_id, building_id=who.building_id), zone_level=level):
         if visitor:
             return Reason.QUARANTINE, _("被访住户有居家隔离或居家管控人员, 不能探访")
         return Reason.QUARANTINE, _("本户有居家隔离、居家健康监测或待转运人员, 不能外出")
@@ -754,8 +754,8 @@ def pass_revoke(*, actor, pass_: Pass) -> Pass:
 
 def door_only(household) -> bool:
     """A parcel always goes to the door when the household may not come out for it (a sealed
-    building, quarantine or home control: control's ``household_may_go_out``)."""
-    return not household_may_go_out(household)[0]
+    building, quarantine or home control: control's ``household_go_out_decision``)."""
+    return household_go_out_decision(household) is not None
 
 
 @transaction.atomic
