@@ -159,6 +159,7 @@ CELERY_BEAT_SCHEDULE = {
     "recompute-zones": {"task": "control.recompute_zones", "schedule": 3600.0},  # hourly: overrides expire mid-day
     "purge": {"task": "core.purge", "schedule": 86400.0},  # daily: data past its retention (core.retention)
     "suspend-expired-leaders": {"task": "supplies.suspend_expired_leaders", "schedule": 3600.0},
+    "mark-no-shows": {"task": "volunteers.mark_no_shows", "schedule": 3600.0},  # shifts ended without a check-in
 }
 # How background jobs run without a broker: "thread" (laptop: a thread in the app process, so
 # the page can show progress) or "inline" (tests: in the calling thread).
