@@ -15,6 +15,7 @@ class BulletinConfig(AppConfig):
         extensions.nav_item(_("日报通知"), "bulletin:index", Action.EDIT_BULLETIN, order=60)
         extensions.household_panel(household_views.panel)
         extensions.home_panel(panels.home_panel)
+        extensions.home_panel(panels.leader_panel)
         extensions.today_item(today.today, order=70)
         extensions.demo_loader(demo.load, order=90)
         audit_labels.register()
@@ -35,6 +36,7 @@ class BulletinConfig(AppConfig):
                 "bulletin:notices": "notices",
                 "bulletin:notice": "notices",
                 "bulletin:notice_unread": "notices",
+                "bulletin:acks": "notices",
                 "bulletin:trends": "trends",
                 "bulletin:rollup": "rollup",
             },

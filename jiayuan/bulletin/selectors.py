@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from jiayuan.bulletin.choices import Audience, BulletinStatus
 from jiayuan.bulletin.models import Bulletin, Notice, NoticeRead, PublicChannel
@@ -24,6 +25,7 @@ __all__ = [
     "notice_unread_households",
     "public_bulletin",
     "public_bulletins",
+    "recent_ack_notices",
 ]
 
 
@@ -66,6 +68,13 @@ def public_bulletin(channel: PublicChannel, day: dt.date) -> Bulletin:
 
 def notice_list(*, user, action: str = Action.MANAGE_NOTICES) -> QuerySet[Notice]:
     return restrict(Notice.objects.select_related("neighbourhood"), user, action).order_by("-created_at", "-id")
+
+
+def recent_ack_notices(*, user, days: int = 14) -> QuerySet[Notice]:
+    """Notices asking for acknowledgement of the last ``days`` days, in the user's roster scope."""
+    since = timezone.now() - dt.timedelta(days=days)
+    qs = Notice.objects.filter(requires_ack=True, created_at__gte=since)
+    return restrict(qs, user, Action.VIEW_ROSTER).order_by("-created_at", "-id")
 
 
 def notice_get(*, user, notice_id: int, action: str = Action.MANAGE_NOTICES) -> Notice:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("<int:bulletin_id>/", views.detail, name="detail"),
     path("<int:bulletin_id>/refresh/", views.refresh, name="refresh"),
     path("notices/", views.notices, name="notices"),
+    path("notices/acks/", views.acks, name="acks"),
     path("notices/<int:notice_id>/", views.notice, name="notice"),
     path("notices/<int:notice_id>/unread/", views.notice_unread, name="notice_unread"),
     path("notices/<int:notice_id>/poster/", views.notice_poster, name="notice_poster"),

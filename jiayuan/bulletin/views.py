@@ -261,6 +261,18 @@ def notice_unread(request, notice_id: int):
 
 
 @login_required
+def acks(request):
+    """Notices of the last two weeks that ask for acknowledgement, each with how many households
+    of the user's buildings have not opened it: the building leader's way to the unread lists."""
+    _require(request.user, Action.VIEW_ROSTER)
+    rows = [
+        {"notice": n, "unread": selectors.notice_unread_households(user=request.user, notice=n).count()}
+        for n in selectors.recent_ack_notices(user=request.user)[:20]
+    ]
+    return render(request, "bulletin/acks.html", {"rows": rows})
+
+
+@login_required
 def notice_poster(request, notice_id: int):
     """A4 poster for the notice board: the text and a QR code to the notice's public page."""
     n = _notice_for(request.user, notice_id)

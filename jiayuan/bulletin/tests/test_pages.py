@@ -201,3 +201,24 @@ def test_today_row_while_todays_draft_awaits_publishing(client, head, neighbourh
     services.compose_all(date=DAY)
     client.force_login(make_user(Role.VOLUNTEER, building))
     assert "份今日日报草稿待发布" not in client.get("/").content.decode()
+
+
+def test_a_building_leader_finds_the_unread_households_from_home(
+    client, head, residents, neighbourhood, building, household, make_user
+):
+    leader = make_user(Role.BUILDING_LEADER, building)
+    client.force_login(leader)
+    assert "bulletin-acks-panel" not in client.get("/").content.decode()
+    notice = services.notice_create(
+        actor=head,
+        neighbourhood=neighbourhood,
+        kind=NoticeKind.NOTICE,
+        title="请开窗通风",
+        body="每天两次",
+        audience=Audience.BUILDINGS,
+        buildings=[building],
+        requires_ack=True,
+    )
+    assert reverse("bulletin:acks") in client.get("/").content.decode()
+    page = client.get(reverse("bulletin:acks")).content.decode()
+    assert reverse("bulletin:notice_unread", args=[notice.pk]) in page and "1 户未读" in page
