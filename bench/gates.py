@@ -14,8 +14,9 @@ at a real gate). ``--guards`` guards (one API token each, the same compound) sca
 its own keep-alive connection: ``POST /api/v1/gate-passages`` with a resident's sampling code,
 ``out`` then ``in``, a temperature (one in 200 a fever), an idempotency key; one scan in ten is
 sent again with the same key (a scanner that did not hear the answer): it must be answered the same
-and stored once. Each run first measures the ceiling (``bench/_harness.py``: ``POST /bench/ceiling``,
-one INSERT through the same middleware) over as many connections.
+and stored once. Each run measures the ceiling (``bench/_harness.py``: ``POST /bench/ceiling``, one
+INSERT through the same middleware) over as many connections, in slices alternating with the scans
+(``h.alternate``) so that both see the same load on a shared machine.
 
 Prints, per run, passages/s against the ceiling's requests/s (the ratio is the figure; target
 ≥ 50 %), p50/p99 (target p99 < 100 ms at 16 guards), the server's and database's CPU per scan, and
@@ -221,14 +222,14 @@ def main() -> None:
     )
     try:
         for run in range(1, args.repeat + 1):
-            top = h.ceiling(server, args.guards, clients=args.clients, requests=args.scans)
-            print(f"  run {run} ceiling: {top.rate():,.0f} req/s; p50 {top.p(50) * 1000:.1f} ms ({top.load})")
             from jiayuan.gates.models import GatePassage
 
             GatePassage.objects.filter(neighbourhood=nb).delete()
             connection.close()
             jobs, expected, retries = jobs_for(gates, tokens, people, args.scans, run, sealed, quarantined)
-            res = h.drive(server.port, jobs, args.clients, server_pid=server.proc.pid)
+            # The ceiling and the scans in alternating slices: both see the same load (bench/_harness.py).
+            top, res = h.alternate(server, jobs, clients=args.clients)
+            print(f"  run {run} ceiling: {top.rate():,.0f} req/s; p50 {top.p(50) * 1000:.1f} ms ({top.load})")
             report = check(res, expected, nb.pk)
             connection.close()
             fig = h.Figure("gate passage", res.rate(report["acknowledged"]), top.rate(), res.p(50), res.p(99), res.load)

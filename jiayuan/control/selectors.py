@@ -9,7 +9,17 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from django.db.models import CharField, Count, PositiveSmallIntegerField, Q, QuerySet, Value
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    OuterRef,
+    PositiveSmallIntegerField,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -703,6 +713,63 @@ def household_go_out_decision(household, zone_level: str | None = None) -> str |
     if zone_level == ZoneLevel.SEALED:
         return GO_OUT_SEALED
     return _kept_home([household.pk], timezone.localdate()).get(household.pk)
+
+
+def household_zone_and_go_out(household) -> tuple[str, str | None]:
+    """``(zone level, household_go_out_decision's reason)`` in ONE query: for the hot paths that
+    need the level too (a gate tells sealed from controlled), so the zone is read once.
+
+    The same answers as ``zone_levels`` and ``household_go_out_decision`` (the tests compare them):
+    the building's stored level made fresh (``_Freshness``), the override in force (the
+    building's own, else its compound's; the latest wins) as subqueries of the building's row,
+    the case at home and the home quarantines as EXISTS. A quarantine with a follow-up stage
+    (rare) is settled by ``_kept_home``'s rows, one more query.
+    """
+    today = timezone.localdate()
+    if not household.building_id:
+        return ZoneLevel.PRECAUTION.value, _kept_home([household.pk], today).get(household.pk)
+
+    def latest(**where):
+        return Subquery(_active_overrides().filter(**where).order_by("-created_at", "-id").values("level")[:1])
+
+    live = Quarantine.objects.filter(household_id=household.pk, status=QuarantineStatus.ACTIVE, start_on__lte=today)
+    row = (
+        Building.objects.filter(pk=household.building_id)
+        .annotate(
+            own_override=latest(building_id=OuterRef("pk")),
+            compound_override=latest(building__isnull=True, compound_id=OuterRef("compound_id")),
+            case_at_home=Exists(Case.objects.filter(household_id=household.pk, status=CaseStatus.AT_HOME)),
+            stays_home=Exists(live.filter(followup_kind="", kind__in=_STAY_HOME_KINDS)),
+            staged=Exists(
+                live.exclude(followup_kind="").filter(
+                    Q(kind__in=_STAY_HOME_KINDS) | Q(followup_kind__in=_STAY_HOME_KINDS)
+                )
+            ),
+        )
+        .values_list(
+            "neighbourhood_id",
+            "zone_status__level",
+            "zone_status__next_change_on",
+            "zone_status__last_positive_on",
+            "own_override",
+            "compound_override",
+            "case_at_home",
+            "stays_home",
+            "staged",
+        )
+        .first()
+    )
+    if row is None:
+        return ZoneLevel.PRECAUTION.value, _kept_home([household.pk], today).get(household.pk)
+    nb, stored, next_change_on, last_positive_on, own, of_compound, case_at_home, stays_home, staged = row
+    level = own or of_compound or _Freshness().level(stored, next_change_on, last_positive_on, nb)
+    if level == ZoneLevel.SEALED:
+        return level, GO_OUT_SEALED
+    if case_at_home:
+        return level, GO_OUT_CASE_AT_HOME
+    if stays_home:
+        return level, GO_OUT_STAY_HOME
+    return level, (_kept_home([household.pk], today).get(household.pk) if staged else None)
 
 
 def go_out_message(reason: str | None) -> str:

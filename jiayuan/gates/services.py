@@ -2,8 +2,8 @@
 
 The passage (``passage_record``) is the hot path of a morning peak: a guard has seconds per
 person. It reads the gate with its settings, the scanned resident (only the columns it needs),
-control's decision for the household (``zone_levels`` once, then ``household_go_out_decision``
-with that level: gates has no copy of those rules), and the pass under a row lock when one is
+control's decision for the household (``household_zone_and_go_out``: the zone level and the
+household's go-out decision in one query; gates has no copy of those rules), and the pass under a row lock when one is
 involved; then it inserts the passage and its audit event. See ADR 0021.
 """
 
@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from jiayuan.control import services as control_services
 from jiayuan.control.choices import ZoneLevel
-from jiayuan.control.selectors import household_go_out_decision, zone_levels
+from jiayuan.control.selectors import household_go_out_decision, household_zone_and_go_out
 from jiayuan.core.audit import audit_event, audit_record
 from jiayuan.core.idempotency import MAX_KEY_LENGTH, MSG_BAD_KEY
 from jiayuan.core.models import AuditEvent
@@ -269,7 +269,8 @@ def _household_refusal(who: Who, subject: str, settings: GateSettings) -> tuple[
     if who.household_id is None:
         return None
     visitor = subject != Subject.RESIDENT
-    level = zone_levels(building_ids=[who.building_id]).get(who.building_id) if who.building_id else None
+    # The zone level and control's decision in one query (the zone read once).
+    level, go_out = household_zone_and_go_out(Household(pk=who.household_id, building_id=who.building_id))
     place = who.building_name
     if level == ZoneLevel.SEALED:
         if visitor:
@@ -279,8 +280,7 @@ def _household_refusal(who: Who, subject: str, settings: GateSettings) -> tuple[
         if visitor:
             return Reason.CONTROLLED, _("%(place)s为管控区, 不接待访客") % {"place": place}
         return Reason.CONTROLLED, _("%(place)s为管控区, 人不出小区, 不能外出") % {"place": place}
-    # The level just read is handed over: control reads only the cases and quarantines (one query).
-    if household_go_out_decision(Household(pk=who.household_id, building_id=who.building_id), zone_level=level):
+    if go_out:
         if visitor:
             return Reason.QUARANTINE, _("被访住户有居家隔离或居家管控人员, 不能探访")
         return Reason.QUARANTINE, _("本户有居家隔离、居家健康监测或待转运人员, 不能外出")

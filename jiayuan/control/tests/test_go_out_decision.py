@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from jiayuan.control import services as control_services
 from jiayuan.control.choices import QuarantineReason, ZoneLevel
-from jiayuan.control.models import Case, Quarantine, ZoneOverride
+from jiayuan.control.models import Case, Quarantine, ZoneOverride, ZoneStatus
 from jiayuan.control.selectors import (
     GO_OUT_CASE_AT_HOME,
     GO_OUT_SEALED,
@@ -19,7 +19,9 @@ from jiayuan.control.selectors import (
     go_out_message,
     household_go_out_decision,
     household_may_go_out,
+    household_zone_and_go_out,
     households_may_go_out,
+    zone_levels,
 )
 from jiayuan.places import services as places_services
 
@@ -67,9 +69,11 @@ def case(household, resident, status="at_home"):
 
 
 def same_answers(household, expected):
-    """The new selector, the old one and the bulk form agree, with the right reason."""
+    """The new selectors, the old one and the bulk form agree, with the right reason."""
     reason = household_go_out_decision(household)
     assert reason == expected
+    level = zone_levels(building_ids=[household.building_id])[household.building_id]
+    assert household_zone_and_go_out(household) == (level, reason)
     assert household_may_go_out(household) == (reason is None, go_out_message(reason))
     assert households_may_go_out([household.pk]) == {household.pk: household_may_go_out(household)}
 
@@ -168,3 +172,47 @@ def test_bulk_query_count_does_not_grow(household, household2, building, make_re
         assert answers[h.pk] == household_may_go_out(h)
     assert [answers[i][0] for i in ids] == [False, False, True, True, False, False]
     assert households_may_go_out([]) == {}
+
+
+def override(level, building=None, compound=None, hours=24):
+    target = building or compound
+    return ZoneOverride.objects.create(
+        neighbourhood_id=target.neighbourhood_id,
+        building=building,
+        compound=compound,
+        level=level,
+        reason="测试",
+        expires_at=timezone.now() + dt.timedelta(hours=hours),
+    )
+
+
+def test_one_query_form_reads_the_zone_as_zone_levels_does(household, building, django_assert_num_queries):
+    """Stored level, compound override over it, the building's own override over that, the latest
+    override winning, an expired one ignored; one query each time."""
+
+    def check(expected_level, expected_reason=None):
+        with django_assert_num_queries(1):
+            answer = household_zone_and_go_out(household)
+        assert answer == (expected_level, expected_reason)
+        assert zone_levels(building_ids=[building.pk])[building.pk] == expected_level
+        assert household_go_out_decision(household) == expected_reason
+
+    check(ZoneLevel.PRECAUTION)
+    ZoneStatus.objects.create(
+        neighbourhood_id=building.neighbourhood_id,
+        building=building,
+        level=ZoneLevel.CONTROLLED,
+        computed_at=timezone.now(),
+    )
+    check(ZoneLevel.CONTROLLED)
+    override(ZoneLevel.SEALED, compound=building.compound)
+    check(ZoneLevel.SEALED, GO_OUT_SEALED)
+    override(ZoneLevel.PRECAUTION, building=building)
+    check(ZoneLevel.PRECAUTION)
+    override(ZoneLevel.CONTROLLED, building=building)  # the latest of the building's own wins
+    check(ZoneLevel.CONTROLLED)
+    ZoneOverride.objects.filter(building=building).update(expires_at=timezone.now() - dt.timedelta(hours=1))
+    check(ZoneLevel.SEALED, GO_OUT_SEALED)  # the compound's again
+    ZoneOverride.objects.update(expires_at=timezone.now() - dt.timedelta(hours=1))
+    quarantine(household)
+    check(ZoneLevel.CONTROLLED, GO_OUT_STAY_HOME)
