@@ -1,11 +1,11 @@
-"""The staff home page's card for those who see counts but no names (street officers): the roll-up
-and the trends."""
+"""The staff home page's cards of the bulletin app: the roll-up and trends for those who see counts
+but no names (street officers); the unread lists for building leaders."""
 
 from __future__ import annotations
 
 from jiayuan.bulletin import selectors
-from jiayuan.core.permissions import Action
-from jiayuan.core.scoping import can
+from jiayuan.core.permissions import Action, Role
+from jiayuan.core.scoping import can, roles
 
 
 def home_panel(request):
@@ -19,7 +19,7 @@ def leader_panel(request):
     """For those who knock on doors (building leaders): notices of the last two weeks asking for
     acknowledgement, with the way to the households that have not read them (one query)."""
     user = request.user
-    if can(user, Action.MANAGE_NOTICES) or not can(user, Action.VIEW_ROSTER):
+    if Role.BUILDING_LEADER not in roles(user) or can(user, Action.MANAGE_NOTICES):
         return None
     if not selectors.recent_ack_notices(user=user).exists():
         return None
