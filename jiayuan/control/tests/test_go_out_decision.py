@@ -216,3 +216,20 @@ def test_one_query_form_reads_the_zone_as_zone_levels_does(household, building, 
     ZoneOverride.objects.update(expires_at=timezone.now() - dt.timedelta(hours=1))
     quarantine(household)
     check(ZoneLevel.CONTROLLED, GO_OUT_STAY_HOME)
+
+
+def test_one_query_form_makes_a_stale_stored_level_fresh(household, building):
+    """A stored level whose next change has come (the daily recompute not run yet) is re-derived
+    from its last positive, as ``zone_levels`` does."""
+    today = timezone.localdate()
+    ZoneStatus.objects.create(
+        neighbourhood_id=building.neighbourhood_id,
+        building=building,
+        level=ZoneLevel.SEALED,
+        next_change_on=today - dt.timedelta(days=1),
+        last_positive_on=today - dt.timedelta(days=30),
+        computed_at=timezone.now(),
+    )
+    level = zone_levels(building_ids=[building.pk])[building.pk]
+    assert level == ZoneLevel.PRECAUTION
+    assert household_zone_and_go_out(household) == (level, None)
