@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONCE
 from django.utils.translation import gettext_lazy as _
 
@@ -160,6 +161,8 @@ CELERY_BEAT_SCHEDULE = {
     "purge": {"task": "core.purge", "schedule": 86400.0},  # daily: data past its retention (core.retention)
     "suspend-expired-leaders": {"task": "supplies.suspend_expired_leaders", "schedule": 3600.0},
     "mark-no-shows": {"task": "volunteers.mark_no_shows", "schedule": 3600.0},  # shifts ended without a check-in
+    # daily at 20:00 local time: every neighbourhood's bulletin draft, for the editor to publish
+    "bulletin-compose": {"task": "bulletin.compose_all", "schedule": crontab(hour=20, minute=0)},
 }
 # How background jobs run without a broker: "thread" (laptop: a thread in the app process, so
 # the page can show progress) or "inline" (tests: in the calling thread).
@@ -289,6 +292,8 @@ JIAYUAN_SAMPLE_DAYS = int(os.environ.get("JIAYUAN_SAMPLE_DAYS", "0"))
 JIAYUAN_ANTIGEN_REPORT_DAYS = int(os.environ.get("JIAYUAN_ANTIGEN_REPORT_DAYS", "0"))
 JIAYUAN_GATE_PASSAGE_DAYS = int(os.environ.get("JIAYUAN_GATE_PASSAGE_DAYS", "0"))
 JIAYUAN_AUDIT_DAYS = int(os.environ.get("JIAYUAN_AUDIT_DAYS", "0"))
+# The published bulletin shows a count of people below this as "少量" (never the number).
+JIAYUAN_BULLETIN_SMALL_COUNT = int(os.environ.get("JIAYUAN_BULLETIN_SMALL_COUNT", "3"))
 JIAYUAN_ANTIGEN_PHOTO_DAYS = int(os.environ.get("JIAYUAN_ANTIGEN_PHOTO_DAYS", "14"))
 # The address residents' phones reach the app at (e.g. http://192.168.1.20:8000): household QR
 # codes are printed with it. Empty: the address the page was opened with.
