@@ -43,6 +43,9 @@ def gate_get(*, user, gate_id: int, action: str = Action.VIEW_GATES) -> Gate:
     )
 
 
+_SCAN_SQL: dict[str, tuple[list, list, str]] = {}
+
+
 def gate_for_scan(*, user, gate_id: int, resident_code: str = ""):
     """The scan's reads in ONE query (the hot path): the gate through the guard's PASS_GATE scope,
     its neighbourhood's settings and, for a sampling code, the resident it names (only the columns
@@ -64,19 +67,23 @@ def gate_for_scan(*, user, gate_id: int, resident_code: str = ""):
     if scope is None:
         return gate_get(user=user, gate_id=gate_id, action=Action.PASS_GATE), None
     resident_id = parse_sampling_code(resident_code) if resident_code else None
-    qn = connection.ops.quote_name
-    g_fields = list(Gate._meta.concrete_fields)
-    s_fields = list(GateSettings._meta.concrete_fields)
-    sql = (
-        f"SELECT {rawsql.columns(g_fields, 'g', connection)}, {rawsql.columns(s_fields, 's', connection)}, "  # noqa: S608
-        "r.id, r.name, r.household_id, h.building_id, b.name, h.room, r.presence "
-        f"FROM {qn(Gate._meta.db_table)} g "
-        f"LEFT JOIN {qn(GateSettings._meta.db_table)} s ON s.neighbourhood_id = g.neighbourhood_id "
-        f"LEFT JOIN {qn(Resident._meta.db_table)} r ON r.id = %s AND r.neighbourhood_id = g.neighbourhood_id "
-        f"LEFT JOIN {qn(Household._meta.db_table)} h ON h.id = r.household_id "
-        f"LEFT JOIN {qn(Building._meta.db_table)} b ON b.id = h.building_id "
-        f"WHERE g.id = %s AND {scope[0]}"
-    )
+    if connection.alias not in _SCAN_SQL:  # the statement's head, built once per database alias
+        qn = connection.ops.quote_name
+        g_fields = list(Gate._meta.concrete_fields)
+        s_fields = list(GateSettings._meta.concrete_fields)
+        _SCAN_SQL[connection.alias] = (
+            g_fields,
+            s_fields,
+            f"SELECT {rawsql.columns(g_fields, 'g', connection)}, {rawsql.columns(s_fields, 's', connection)}, "  # noqa: S608
+            "r.id, r.name, r.household_id, h.building_id, b.name, h.room, r.presence "
+            f"FROM {qn(Gate._meta.db_table)} g "
+            f"LEFT JOIN {qn(GateSettings._meta.db_table)} s ON s.neighbourhood_id = g.neighbourhood_id "
+            f"LEFT JOIN {qn(Resident._meta.db_table)} r ON r.id = %s AND r.neighbourhood_id = g.neighbourhood_id "
+            f"LEFT JOIN {qn(Household._meta.db_table)} h ON h.id = r.household_id "
+            f"LEFT JOIN {qn(Building._meta.db_table)} b ON b.id = h.building_id ",
+        )
+    g_fields, s_fields, head = _SCAN_SQL[connection.alias]
+    sql = f"{head}WHERE g.id = %s AND {scope[0]}"
     with connection.cursor() as cur:
         cur.execute(sql, [resident_id or 0, gate_id, *scope[1]])
         row = cur.fetchone()

@@ -587,12 +587,41 @@ def _audit_changes(passage: GatePassage) -> dict:
     }
 
 
+_INSERT_SQL: dict[str, tuple[list, list, str]] = {}
+
+
+def _insert_sql() -> tuple[list, list, str]:
+    """The statement of ``_insert_audited`` (built once per database alias: names from the models)."""
+    cached = _INSERT_SQL.get(connection.alias)
+    if cached is not None:
+        return cached
+    qn = connection.ops.quote_name
+    p_fields = [f for f in GatePassage._meta.concrete_fields if not f.primary_key]
+    a_fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    a_exprs = []
+    for f in a_fields:
+        if f.attname == "object_id":
+            a_exprs.append("p.id::text")
+        elif f.attname == "object_repr":
+            a_exprs.append("'#' || p.id || %s")
+        else:
+            a_exprs.append("%s")
+    sql = (
+        f"WITH p AS (INSERT INTO {qn(GatePassage._meta.db_table)} "  # noqa: S608 (names from the models)
+        f"({', '.join(qn(f.column) for f in p_fields)}) VALUES ({', '.join(['%s'] * len(p_fields))}) "
+        "ON CONFLICT DO NOTHING RETURNING id), "
+        f"a AS (INSERT INTO {qn(AuditEvent._meta.db_table)} ({', '.join(qn(f.column) for f in a_fields)}) "
+        f"SELECT {', '.join(a_exprs)} FROM p) SELECT id FROM p"
+    )
+    _INSERT_SQL[connection.alias] = (p_fields, a_fields, sql)
+    return _INSERT_SQL[connection.alias]
+
+
 def _insert_audited(actor, passage: GatePassage) -> bool:
     """PostgreSQL, autocommit: the passage and its audit event (as ``audit_record`` writes it) in
     ONE statement of data-modifying CTEs; ``ON CONFLICT DO NOTHING`` on the passage's idempotency
     key, so a retry inserts nothing and returns False (the caller replays the stored answer)."""
-    qn = connection.ops.quote_name
-    p_fields = [f for f in GatePassage._meta.concrete_fields if not f.primary_key]
+    p_fields, a_fields, sql = _insert_sql()
     p_values = [f.get_db_prep_save(getattr(passage, f.attname), connection) for f in p_fields]
     event = audit_event(
         actor=actor,
@@ -603,24 +632,12 @@ def _insert_audited(actor, passage: GatePassage) -> bool:
         changes=_audit_changes(passage),
     )
     event.created_at = passage.at
-    a_fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    a_exprs, a_values = [], []
+    a_values = []
     for f in a_fields:
-        if f.attname == "object_id":
-            a_exprs.append("p.id::text")
-        elif f.attname == "object_repr":
-            a_exprs.append("'#' || p.id || %s")
+        if f.attname == "object_repr":
             a_values.append(f" {passage.who_masked}"[:190])
-        else:
-            a_exprs.append("%s")
+        elif f.attname != "object_id":
             a_values.append(f.get_db_prep_save(getattr(event, f.attname), connection))
-    sql = (
-        f"WITH p AS (INSERT INTO {qn(GatePassage._meta.db_table)} "  # noqa: S608 (names from the models)
-        f"({', '.join(qn(f.column) for f in p_fields)}) VALUES ({', '.join(['%s'] * len(p_fields))}) "
-        "ON CONFLICT DO NOTHING RETURNING id), "
-        f"a AS (INSERT INTO {qn(AuditEvent._meta.db_table)} ({', '.join(qn(f.column) for f in a_fields)}) "
-        f"SELECT {', '.join(a_exprs)} FROM p) SELECT id FROM p"
-    )
     with connection.cursor() as cur:
         cur.execute(sql, [*p_values, *a_values])
         row = cur.fetchone()
