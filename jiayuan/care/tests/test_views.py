@@ -33,7 +33,7 @@ def req(household):
             {**dict.fromkeys([*PAGES, "/care/new/"], 200), "/care/suggestions/": 404, "/care/settings/": 404},
         ),
         (Role.VOLUNTEER, {**dict.fromkeys([*PAGES, "/care/new/"], 200), "/care/suggestions/": 404}),
-        (Role.OWNERS_COMMITTEE, {"/care/": 200, "/care/new/": 404, "/care/errands/": 404, "/care/settings/": 404}),
+        (Role.OWNERS_COMMITTEE, {"/care/": 404, "/care/new/": 404, "/care/errands/": 404, "/care/settings/": 404}),
         (Role.GATE_GUARD, {"/care/": 404, "/care/visits/": 404}),
         (Role.STREET_OFFICER, {"/care/": 404, "/care/trips/": 404}),
     ],
