@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jiayuan.control.choices import TEMPORARY_REASONS, CaseStatus, QuarantineStatus, ZoneLevel, ZoneUnit
 from jiayuan.control.models import Case, Quarantine, ZoneChange, ZoneSettings
-from jiayuan.control.selectors import zone_levels
+from jiayuan.control.selectors import _active_overrides, zone_levels
 from jiayuan.core import extensions
 from jiayuan.core.extensions import BulletinFigure, BulletinSection
 from jiayuan.places.models import Building
@@ -71,7 +71,28 @@ def building_levels(nb_ids, day: dt.date) -> dict[int, tuple[int, str]]:
     return result
 
 
+def _may_be_sealed_today(nb_ids) -> list[int]:
+    """Buildings of these neighbourhoods that can be sealed today: those with a stored level or an
+    override in force (on themselves or their compound); any other building is a precaution zone."""
+    overrides = _active_overrides()
+    return list(
+        Building.objects.filter(neighbourhood_id__in=list(nb_ids))
+        .filter(
+            Q(zone_status__isnull=False)
+            | Exists(overrides.filter(building_id=OuterRef("pk")))
+            | Exists(overrides.filter(compound_id=OuterRef("compound_id")))
+        )
+        .values_list("id", "neighbourhood_id")
+    )
+
+
 def sealed_buildings_by_neighbourhood(nb_ids, day: dt.date) -> dict[int, int]:
+    if day >= timezone.localdate():
+        # Today's effective levels (overrides included) of the few buildings that can be sealed,
+        # rather than of every building of a street or district.
+        candidates = _may_be_sealed_today(nb_ids)
+        levels = zone_levels(building_ids=[b for b, _nb in candidates])
+        return dict(Counter(nb for b, nb in candidates if levels.get(b) == ZoneLevel.SEALED))
     return dict(Counter(nb for nb, level in building_levels(nb_ids, day).values() if level == ZoneLevel.SEALED))
 
 

@@ -35,7 +35,8 @@ def sampled_by_neighbourhood(nb_ids, day: dt.date) -> dict[int, int]:
     """Residents sampled in a round of ``day``, counted from the day's samples alone (a street's
     roll-up reads a day's rows, not a million residents)."""
     rounds = Round.objects.filter(neighbourhood_id__in=list(nb_ids), date=day).values("id")
-    return _distinct_residents(Sample.objects.filter(round_id__in=rounds, resident__isnull=False))
+    # ``day`` is the round's date and the partition key (ADR 0015): one partition is read.
+    return _distinct_residents(Sample.objects.filter(day=day, round_id__in=rounds, resident__isnull=False))
 
 
 def antigen_reported_by_neighbourhood(nb_ids, day: dt.date) -> dict[int, int]:

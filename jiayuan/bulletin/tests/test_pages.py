@@ -3,6 +3,7 @@ notices on the household link pages with read receipts, trends and roll-up with 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from jiayuan.bulletin import dashboards, services
 from jiayuan.bulletin.choices import Audience, NoticeKind
 from jiayuan.bulletin.models import Bulletin, NoticeRead
 from jiayuan.bulletin.rendering import compose_sections
-from jiayuan.bulletin.tests.conftest import DAY, NAMES
+from jiayuan.bulletin.tests.conftest import DAY, NAMES, at
 from jiayuan.core import extensions
 from jiayuan.core.permissions import Role
 from jiayuan.places import services as places
@@ -110,6 +111,9 @@ def test_notice_on_household_pages_with_read_receipt(
     assert "<svg" in poster and "1号楼倡议书" in poster
 
 
+ONE_DAY = dt.timedelta(days=1)
+
+
 def test_rollup_totals_equal_each_neighbourhoods_own_figures(client, crafted_day, make_user, street, neighbourhood):
     second = places.neighbourhood_create(actor=None, street=street, code="T3", name="第三居民区")
     officer = make_user(Role.STREET_OFFICER, street)
@@ -137,6 +141,45 @@ def test_rollup_totals_equal_each_neighbourhoods_own_figures(client, crafted_day
     x = client.get(reverse("bulletin:rollup_xlsx") + f"?date={DAY}")
     assert x.status_code == 200 and x.content[:2] == b"PK"
     assert all(c.key in mine.values for c in extensions.rollup_columns())
+
+
+def test_rollup_sealed_buildings_today_follow_overrides(
+    crafted_day, make_user, street, neighbourhood, building, building2, django_assert_num_queries
+):
+    """Today's column reads only buildings with a stored level or an override in force, yet counts
+    what the zone pages show: 1号楼 sealed by its cases, 2号楼 lifted by an override, 3号楼 (no
+    stored level) sealed through its compound's override, 4号楼 sealed by an expired override only."""
+    from jiayuan.control.bulletin import sealed_buildings_by_neighbourhood
+    from jiayuan.control.models import ZoneOverride
+    from jiayuan.control.selectors import zone_levels
+    from jiayuan.places.models import Building
+
+    east = places.compound_create(actor=None, neighbourhood=neighbourhood, name="东苑")
+    third = places.building_create(actor=None, compound=east, number="3", units=1, floors=1)
+    fourth = places.building_create(actor=None, compound=building.compound, number="4", units=1, floors=1)
+    now = at(DAY)
+    ZoneOverride.objects.create(
+        neighbourhood=neighbourhood, building=building2, level="controlled", reason="t", expires_at=now + ONE_DAY
+    )
+    ZoneOverride.objects.create(
+        neighbourhood=neighbourhood, compound=east, level="sealed", reason="t", expires_at=now + ONE_DAY
+    )
+    ZoneOverride.objects.create(
+        neighbourhood=neighbourhood, building=fourth, level="sealed", reason="t", expires_at=now - ONE_DAY
+    )
+    every = zone_levels(building_ids=Building.objects.filter(neighbourhood=neighbourhood).values_list("id", flat=True))
+    assert {b: every[b.pk] for b in (building, building2, third, fourth)} == {
+        building: "sealed",
+        building2: "controlled",
+        third: "sealed",
+        fourth: "precaution",
+    }
+    with django_assert_num_queries(3):
+        assert sealed_buildings_by_neighbourhood([neighbourhood.pk], DAY) == {neighbourhood.pk: 2}
+    rows = dashboards.rollup(user=make_user(Role.STREET_OFFICER, street), day=DAY)
+    figures = {f"{s['key']}.{f['key']}": f for s in compose_sections(neighbourhood, DAY) for f in s["figures"]}
+    mine = next(r for r in rows if r.neighbourhood_id == neighbourhood.pk)
+    assert mine.values["sealed_buildings"] == figures["control.sealed_buildings"]["value"] == 2
 
 
 def test_district_officer_sees_streets_grouped(make_user, street, neighbourhood):
