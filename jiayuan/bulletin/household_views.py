@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
-from jiayuan.accounts.services import household_link_resolve, household_link_token
+from jiayuan.accounts.household_views import with_household_link as _with_link
+from jiayuan.accounts.services import household_link_token
 from jiayuan.bulletin import links, selectors, services
 from jiayuan.bulletin.models import PublicChannel
-
-
-def _with_link(view):
-    def wrapped(request, token, *args, **kwargs):
-        link = household_link_resolve(token)
-        if link is None:
-            return render(request, "places/household_link_invalid.html", status=404)
-        return view(request, token, link.household, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 def _latest_bulletin_url(request, household) -> str | None:
@@ -43,7 +32,7 @@ def panel(request, household, link):
 
 
 @_with_link
-def notices(request, token, household):
+def notices(request, token, link, household):
     items = list(selectors.household_notices(household=household)[:100])
     return render(
         request,
@@ -53,7 +42,7 @@ def notices(request, token, household):
 
 
 @_with_link
-def notice(request, token, household, notice_id: int):
+def notice(request, token, link, household, notice_id: int):
     """Opening a notice is its read receipt (the building leader's unread list then drops the room)."""
     item = selectors.household_notices(household=household).filter(pk=notice_id).first()
     if item is None:

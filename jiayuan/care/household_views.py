@@ -11,24 +11,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from jiayuan.accounts.services import household_link_resolve, household_link_token
+from jiayuan.accounts.household_views import with_household_link as _with_link
+from jiayuan.accounts.services import household_link_token
 from jiayuan.care import forms, selectors, services
 from jiayuan.care.choices import OPEN_STATUSES, Category, Source, Status
 from jiayuan.care.models import CareRequest
 from jiayuan.core.forms import apply_service_errors
 from jiayuan.supplies.services import link_actor
-
-
-def _with_link(view):
-    def wrapped(request, token, *args, **kwargs):
-        link = household_link_resolve(token)
-        if link is None:
-            return render(request, "places/household_link_invalid.html", status=404)
-        return view(request, token, link, link.household, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 def _token(request, link) -> str:

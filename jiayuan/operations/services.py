@@ -39,7 +39,7 @@ from jiayuan.operations.models import (
     Task,
 )
 from jiayuan.people.choices import Residency
-from jiayuan.screening.services import _check_photo as check_photo  # the antigen photos' limits
+from jiayuan.screening.services import check_photo  # the antigen photos' limits
 
 COORDINATORS = {Role.COMMITTEE_HEAD, Role.COMMITTEE_STAFF, Role.OWNERS_COMMITTEE}
 COMMITTEE = {Role.COMMITTEE_HEAD, Role.COMMITTEE_STAFF}

@@ -65,6 +65,7 @@ __all__ = [
     "ScanRejected",
     "antigen_report_confirm",
     "antigen_report_submit",
+    "check_photo",
     "exemption_add",
     "exemption_remove",
     "plan_generate",
@@ -1480,7 +1481,7 @@ def tube_results_record_many(*, actor, round_: Round, items: list[tuple[str, str
 # --- Antigen self-reports -------------------------------------------------------------------------
 
 
-def _check_photo(photo) -> None:
+def check_photo(photo) -> None:
     if photo is None:
         return
     if photo.size > PHOTO_MAX_BYTES:
@@ -1531,7 +1532,7 @@ def antigen_report_submit(
         errors["date"] = ["只能填报最近7天的结果"]
     if errors:
         raise ValidationError(errors)
-    _check_photo(photo)
+    check_photo(photo)
     # Lock the resident so two reports for the same person and day are serialised.
     Resident.objects.select_for_update().filter(pk=resident.pk).values_list("pk", flat=True).first()
     report = AntigenReport.objects.filter(resident=resident, date=date).first()

@@ -11,7 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from jiayuan.accounts.services import household_link_resolve, household_link_token
+from jiayuan.accounts.household_views import with_household_link as _with_link
+from jiayuan.accounts.services import household_link_token
 from jiayuan.control.selectors import household_may_go_out
 from jiayuan.core.forms import apply_service_errors
 from jiayuan.supplies import forms, selectors, services
@@ -19,30 +20,6 @@ from jiayuan.supplies.choices import GroupBuyStatus, LeaderStatus, SelectionMode
 from jiayuan.supplies.models import AppointmentWindow, GroupBuy
 
 S = GroupBuyStatus
-
-
-class _Invalid(Exception):
-    pass
-
-
-def _resolve(request, token):
-    link = household_link_resolve(token)
-    if link is None:
-        raise _Invalid
-    return link, link.household
-
-
-def _with_link(view):
-    def wrapped(request, token, *args, **kwargs):
-        try:
-            link, household = _resolve(request, token)
-        except _Invalid:
-            return render(request, "places/household_link_invalid.html", status=404)
-        return view(request, token, link, household, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 def panel(request, household, link):

@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from jiayuan.accounts.household_views import with_household_link as _with_link
 from jiayuan.accounts.services import household_link_token
 from jiayuan.core.forms import apply_service_errors
-from jiayuan.supplies.household_views import _with_link
 from jiayuan.supplies.services import link_actor
 from jiayuan.volunteers import forms, services
 from jiayuan.volunteers.choices import VolunteerStatus
