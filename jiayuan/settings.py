@@ -138,6 +138,14 @@ if DATABASE_PGBOUNCER:
         if _db["ENGINE"] == "django.db.backends.postgresql":
             _db["DISABLE_SERVER_SIDE_CURSORS"] = True
             _db.setdefault("OPTIONS", {})["prepare_threshold"] = None
+else:
+    # The hot paths' hand-written statements run on server-side-binding cursors
+    # (``core.rawsql.hot_cursor``): psycopg prepares each once it has run 5 times on a connection,
+    # and PostgreSQL stops planning it (ADR 0023). The ORM's client-side-binding cursors never
+    # prepare anything, whatever this says. Django's default is None (never prepare).
+    for _db in DATABASES.values():
+        if _db["ENGINE"] == "django.db.backends.postgresql":
+            _db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 JIAYUAN_REPLICA_PIN_SECONDS = int(os.environ.get("JIAYUAN_REPLICA_PIN_SECONDS", "10"))
 JIAYUAN_REPLICA_RETRY_SECONDS = int(os.environ.get("JIAYUAN_REPLICA_RETRY_SECONDS", "10"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -125,7 +125,7 @@ def api_token_authenticate(key: str) -> User | None:
         f"WHERE t.{qn('key_hash')} = %s AND t.{qn('revoked_at')} IS NULL AND u.{qn('is_active')} "
         f"ORDER BY a.{qn('user_id')}, a.{qn('role')}, a.{qn('id')}"
     )
-    with conn.cursor() as cur:
+    with rawsql.hot_cursor(conn) as cur:
         cur.execute(sql, [_hash_key(key)])
         rows = cur.fetchall()
     if not rows:
@@ -222,7 +222,7 @@ def _live_link(link_id: int) -> HouseholdLink | None:
         f"JOIN {qn(Neighbourhood._meta.db_table)} n ON n.{qn('id')} = l.{qn('neighbourhood_id')} "
         f"WHERE l.{qn('id')} = %s AND l.{qn('revoked_at')} IS NULL"
     )
-    with conn.cursor() as cur:
+    with rawsql.hot_cursor(conn) as cur:
         cur.execute(sql, [link_id])
         rows = cur.fetchall()
     if not rows:

@@ -763,7 +763,7 @@ def _zone_and_go_out_row(household, now: dt.datetime, today: dt.date):
         *stay,
         household.building_id,
     ]
-    with conn.cursor() as cur:
+    with rawsql.hot_cursor(conn) as cur:
         cur.execute(sql, params)
         row = cur.fetchone()
     if row is None:

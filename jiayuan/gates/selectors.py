@@ -84,7 +84,7 @@ def gate_for_scan(*, user, gate_id: int, resident_code: str = ""):
         )
     g_fields, s_fields, head = _SCAN_SQL[connection.alias]
     sql = f"{head}WHERE g.id = %s AND {scope[0]}"
-    with connection.cursor() as cur:
+    with rawsql.hot_cursor(connection) as cur:
         cur.execute(sql, [resident_id or 0, gate_id, *scope[1]])
         row = cur.fetchone()
     if row is None:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from jiayuan.control import services as control_services
 from jiayuan.control.choices import ZoneLevel
 from jiayuan.control.selectors import household_go_out_decision, household_zone_and_go_out
+from jiayuan.core import rawsql
 from jiayuan.core.audit import audit_event, audit_record
 from jiayuan.core.idempotency import MAX_KEY_LENGTH, MSG_BAD_KEY
 from jiayuan.core.models import AuditEvent
@@ -638,7 +639,7 @@ def _insert_audited(actor, passage: GatePassage) -> bool:
             a_values.append(f" {passage.who_masked}"[:190])
         elif f.attname != "object_id":
             a_values.append(f.get_db_prep_save(getattr(event, f.attname), connection))
-    with connection.cursor() as cur:
+    with rawsql.hot_cursor(connection) as cur:
         cur.execute(sql, [*p_values, *a_values])
         row = cur.fetchone()
     if row is None:

@@ -164,7 +164,7 @@ def round_for_scan(*, user, round_id: int, resident_id: int | None) -> tuple[Rou
         f"SELECT {rawsql.columns(fields, 'r0', connection)}, ({scanned_sql}) "  # noqa: S608 - names from the models
         f"FROM {connection.ops.quote_name(Round._meta.db_table)} r0 WHERE r0.id = %s AND {scope[0]}"
     )
-    with connection.cursor() as cur:
+    with rawsql.hot_cursor(connection) as cur:
         cur.execute(sql, [*params, round_id, *scope[1]])
         rows = cur.fetchall()
     if not rows:

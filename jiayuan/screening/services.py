@@ -26,7 +26,7 @@ from django.utils import timezone
 
 # Imported into this module so tests can patch ``jiayuan.screening.services.zone_levels``.
 from jiayuan.control.selectors import residents_with_open_case, zone_levels
-from jiayuan.core import context, crypto
+from jiayuan.core import context, crypto, rawsql
 from jiayuan.core.audit import audit_event, audit_record
 from jiayuan.core.extensions import publish
 from jiayuan.core.masking import mask_id_number, mask_name, mask_phone
@@ -546,7 +546,7 @@ def _resolve_resident(round_: Round, code: str, scanned: dict | None = _UNSET) -
     # Only the columns the scan needs, in one plain query (this is the hot path of a round): the
     # encrypted ID number and phone are never loaded, let alone decrypted.
     qn = connection.ops.quote_name
-    with connection.cursor() as cur:
+    with rawsql.hot_cursor(connection) as cur:
         cur.execute(
             f"SELECT r.id, r.name, r.neighbourhood_id, r.household_id, h.building_id "  # noqa: S608
             f"FROM {qn(Resident._meta.db_table)} r LEFT JOIN {qn(Household._meta.db_table)} h "
@@ -578,7 +578,7 @@ def _take_place(round_: Round, barcode: str) -> Tube | None:
     round trip). The tube closes itself when the last place is taken. None: no open place.
     """
     table = connection.ops.quote_name(Tube._meta.db_table)
-    with connection.cursor() as cur:
+    with rawsql.hot_cursor(connection) as cur:
         cur.execute(
             f"UPDATE {table} SET fill_count = fill_count + 1, "  # noqa: S608 - table name from the model
             "status = CASE WHEN fill_count + 1 >= pool_size THEN %s ELSE status END, "
@@ -634,7 +634,7 @@ def _insert_sample(sample: Sample) -> bool:
     is_retest) already holds this person (no exception, so the transaction stays usable)."""
     table = connection.ops.quote_name(Sample._meta.db_table)
     now = timezone.now()
-    with connection.cursor() as cur:
+    with rawsql.hot_cursor(connection) as cur:
         cur.execute(
             f"INSERT INTO {table} (round_id, tube_id, neighbourhood_id, building_id, resident_id, kind, "  # noqa: S608
             "is_retest, person_name, person_contact, person_contact_hash, sampled_by_id, sampled_at, day) "
@@ -903,7 +903,7 @@ def _insert_sample_audited(*, actor, outcome: ScanOutcome, record: tuple[str, st
     ``_sample_statement``), the scan's last round trip. Returns (sample inserted, answer recorded —
     False when the idempotency key was already answered)."""
     sql, params = _sample_statement(actor=actor, outcome=outcome, record=record, take=None)
-    with connection.cursor() as cur:
+    with rawsql.hot_cursor(connection) as cur:
         cur.execute(sql, params)
         row = cur.fetchone()
     if row is None:
@@ -941,11 +941,11 @@ def _sample_scan_fast(
     sql, params = _sample_statement(actor=actor, outcome=outcome, record=record, take=(round_.pk, barcode))
     try:
         if connection.in_atomic_block:  # inside a caller's transaction: undo only this statement
-            with transaction.atomic(), connection.cursor() as cur:
+            with transaction.atomic(), rawsql.hot_cursor(connection) as cur:
                 cur.execute(sql, params)
                 row = cur.fetchone()
         else:  # autocommit: the statement is its own transaction
-            with connection.cursor() as cur:
+            with rawsql.hot_cursor(connection) as cur:
                 cur.execute(sql, params)
                 row = cur.fetchone()
     except IntegrityError:
@@ -1096,7 +1096,7 @@ def _record_answer(scope: str, key: str, status: int, body: dict) -> bool:
     qn = connection.ops.quote_name
     body_field = IdempotencyRecord._meta.get_field("body")
     created_field = IdempotencyRecord._meta.get_field("created_at")
-    with connection.cursor() as cur:
+    with rawsql.hot_cursor(connection) as cur:
         cur.execute(
             f"INSERT INTO {qn(IdempotencyRecord._meta.db_table)} "  # noqa: S608 - names from the model
             f"({qn('scope')}, {qn('key')}, {qn('status')}, {qn('body')}, {qn('created_at')}) "
@@ -1639,7 +1639,7 @@ def antigen_report_fast(
         "ua": ctx.user_agent,
         "ctx_channel": ctx.channel,
     }
-    with connection.cursor() as cur:
+    with rawsql.hot_cursor(connection) as cur:
         cur.execute(sql, params)
         row = cur.fetchone()
     return row[0] if row else None
