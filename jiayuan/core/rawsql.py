@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Field, Model
 
-__all__ = ["columns", "convert_rows", "hot_cursor", "instance"]
+__all__ = ["columns", "convert_rows", "hot_cursor", "instance", "prep_save"]
 
 
 @contextmanager
@@ -41,7 +41,7 @@ def hot_cursor(conn) -> Iterator[Any]:
     conn.ensure_connection()
     with conn.wrap_database_errors:
         raw = ServerBindingCursor(conn.connection)
-        cur = conn.make_debug_cursor(raw) if conn.queries_logged else conn.make_cursor(raw)
+        cur = _debug_wrapper()(raw, conn) if conn.queries_logged else conn.make_cursor(raw)
     with cur:
         yield cur
 
@@ -52,15 +52,48 @@ def columns(fields: Sequence[Field], alias: str, conn) -> str:
     return ", ".join(f"{alias}.{qn(f.column)}" for f in fields)
 
 
+_DEBUG_WRAPPER: list = []
+
+
+def _debug_wrapper():
+    """PostgreSQL's debug cursor wrapper, logging the statement as written: psycopg keeps no
+    client-side text of a prepared statement, so Django's ``last_executed_query`` would log None
+    (a test reading ``connection.queries`` would find no SQL)."""
+    if not _DEBUG_WRAPPER:
+        from django.db.backends.postgresql.base import CursorDebugWrapper
+
+        class HotCursorDebugWrapper(CursorDebugWrapper):
+            def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+                return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
+
+        _DEBUG_WRAPPER.append(HotCursorDebugWrapper)
+    return _DEBUG_WRAPPER[0]
+
+
+_CONVERTERS: dict[tuple, list] = {}
+
+
+def _converters(conn, fields: Sequence[Field]) -> list:
+    """``(index, column, converter functions)`` of the fields that have any, per connection alias
+    and field list (computed once: on the hot paths, asking every field every time cost more than
+    the query)."""
+    key = (conn.alias, conn.vendor, tuple(fields))
+    cached = _CONVERTERS.get(key)
+    if cached is None:
+        cached = []
+        for i, f in enumerate(fields):
+            col = f.get_col(f.model._meta.db_table)
+            fns = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
+            if fns:
+                cached.append((i, col, fns))
+        _CONVERTERS[key] = cached
+    return cached
+
+
 def convert_rows(conn, fields: Sequence[Field], rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
     """Rows whose first ``len(fields)`` values are those fields' columns, converted as the ORM
     converts them (the rest of each row is left alone)."""
-    converters = []
-    for i, f in enumerate(fields):
-        col = f.get_col(f.model._meta.db_table)
-        fns = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
-        if fns:
-            converters.append((i, col, fns))
+    converters = _converters(conn, fields)
     out = []
     for row in rows:
         row = list(row)
@@ -68,6 +101,63 @@ def convert_rows(conn, fields: Sequence[Field], rows: Sequence[Sequence[Any]]) -
             for fn in fns:
                 row[i] = fn(row[i], col, conn)
         out.append(row)
+    return out
+
+
+_PLAIN: dict[Field, tuple[type, ...]] = {}
+
+
+def _plain_types(field: Field) -> tuple[type, ...]:
+    """The Python types whose values ``field.get_db_prep_save`` hands to the database unchanged:
+    ``int`` for Django's own integer fields and references to an integer key, ``str`` for its own
+    text fields, ``bool`` for its boolean. Any subclass (an encrypted field, say) gets nothing:
+    its values always take the field's own path."""
+    from django.db import models
+
+    cached = _PLAIN.get(field)
+    if cached is not None:
+        return cached
+    ints = (
+        models.AutoField,
+        models.BigAutoField,
+        models.SmallAutoField,
+        models.IntegerField,
+        models.BigIntegerField,
+        models.SmallIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveBigIntegerField,
+        models.PositiveSmallIntegerField,
+    )
+    kind = type(field)
+    if kind in (models.ForeignKey, models.OneToOneField):
+        kind = type(field.target_field)
+        if kind in (models.AutoField, models.BigAutoField, models.SmallAutoField):
+            kind = models.IntegerField
+        elif kind not in ints:
+            kind = None
+    if kind in ints:
+        plain: tuple[type, ...] = (int,)
+    elif kind in (models.CharField, models.TextField, models.SlugField):
+        plain = (str,)
+    elif kind is models.BooleanField:
+        plain = (bool,)
+    else:
+        plain = ()
+    _PLAIN[field] = plain
+    return plain
+
+
+def prep_save(conn, fields: Sequence[Field], values: Sequence[Any]) -> list[Any]:
+    """``[f.get_db_prep_save(v, conn) …]`` for a hand-written INSERT, without the per-value calls
+    where they change nothing: None, and a plain int, str or bool for Django's own integer, text
+    and boolean fields, go as they are (exact types: a bool for an integer field, an enum member or
+    a date take the field's path). Every other value goes through its field."""
+    out = []
+    for f, v in zip(fields, values, strict=True):
+        if v is None or type(v) in (_PLAIN.get(f) or _plain_types(f)):
+            out.append(v)
+        else:
+            out.append(f.get_db_prep_save(v, conn))
     return out
 
 

@@ -200,13 +200,29 @@ class GatePassage(models.Model):
 
     Insert only. Who passed: a resident (by their sampling code or a pass), a visitor (name and
     phone, the phone encrypted, for a host household) or a vehicle (plate and purpose).
+
+    Its references are not database constraints (``db_constraint=False``, ADR 0023): a passage is
+    written from the rows its scan has just read, and at a morning peak each constraint cost a
+    lookup with a share lock on the gate, compound, building … rows that every guard's scan
+    touches. Django still applies ``on_delete`` (PROTECT, CASCADE, SET_NULL) through the ORM, from
+    the indexes below; the neighbourhood, gate and household are indexed by the composite indexes
+    they lead.
     """
 
     neighbourhood = models.ForeignKey(
-        Neighbourhood, verbose_name=_("居民区"), on_delete=models.PROTECT, related_name="+"
+        Neighbourhood,
+        verbose_name=_("居民区"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
-    compound = models.ForeignKey(Compound, verbose_name=_("小区"), on_delete=models.PROTECT, related_name="+")
-    gate = models.ForeignKey(Gate, verbose_name=_("门岗"), on_delete=models.PROTECT, related_name="+")
+    compound = models.ForeignKey(
+        Compound, verbose_name=_("小区"), on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    gate = models.ForeignKey(
+        Gate, verbose_name=_("门岗"), on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     day = models.DateField(_("日期"))
     at = models.DateTimeField(_("时间"))
     direction = models.CharField(_("方向"), max_length=3, choices=Direction.choices)
@@ -217,17 +233,42 @@ class GatePassage(models.Model):
     message = models.CharField(_("提示"), max_length=200, blank=True)
     temperature = models.DecimalField(_("体温"), max_digits=3, decimal_places=1, null=True, blank=True)
     resident = models.ForeignKey(
-        "people.Resident", verbose_name=_("居民"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        "people.Resident",
+        verbose_name=_("居民"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     # The resident's household, or the visitor's host household.
     household = models.ForeignKey(
-        Household, verbose_name=_("住户"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        Household,
+        verbose_name=_("住户"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     building = models.ForeignKey(
-        Building, verbose_name=_("楼栋"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Building,
+        verbose_name=_("楼栋"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     used_pass = models.ForeignKey(
-        Pass, verbose_name=_("通行证"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Pass,
+        verbose_name=_("通行证"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     visitor_name = models.CharField(_("访客姓名"), max_length=64, blank=True)
     visitor_phone = EncryptedTextField(_("访客电话"), blank=True)
@@ -236,7 +277,9 @@ class GatePassage(models.Model):
     vehicle_purpose = models.CharField(_("车辆用途"), max_length=16, choices=VehiclePurpose.choices, blank=True)
     returnee = models.BooleanField(_("返沪登记"), default=False)
     idempotency_key = models.CharField(max_length=200, blank=True)
-    guard = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    guard = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+    )
 
     scope_fields = _compound_scope()
 

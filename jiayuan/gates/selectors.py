@@ -52,7 +52,7 @@ def gate_for_scan(*, user, gate_id: int, resident_code: str = ""):
     the decision needs). ``(gate, who)``; ``who`` is None when the code is not a sampling code
     (a pass code, a visitor, a vehicle: the service reads those). Falls back to the ORM
     (``gate_get``) where the user's scope is not a plain column condition."""
-    from django.db import connection
+    from django.db import DEFAULT_DB_ALIAS, connections
     from django.http import Http404
 
     from jiayuan.core import rawsql
@@ -63,6 +63,7 @@ def gate_for_scan(*, user, gate_id: int, resident_code: str = ""):
     from jiayuan.places.models import Building, Household
     from jiayuan.screening.codes import parse_sampling_code
 
+    connection = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     scope = scope_sql(Gate, user, Action.PASS_GATE, "g", connection)
     if scope is None:
         return gate_get(user=user, gate_id=gate_id, action=Action.PASS_GATE), None

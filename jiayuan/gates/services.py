@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -623,7 +623,8 @@ def _insert_audited(actor, passage: GatePassage) -> bool:
     ONE statement of data-modifying CTEs; ``ON CONFLICT DO NOTHING`` on the passage's idempotency
     key, so a retry inserts nothing and returns False (the caller replays the stored answer)."""
     p_fields, a_fields, sql = _insert_sql()
-    p_values = [f.get_db_prep_save(getattr(passage, f.attname), connection) for f in p_fields]
+    conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: each field asks it for its ops
+    p_values = rawsql.prep_save(conn, p_fields, [getattr(passage, f.attname) for f in p_fields])
     event = audit_event(
         actor=actor,
         action="gates.passage",
@@ -633,13 +634,16 @@ def _insert_audited(actor, passage: GatePassage) -> bool:
         changes=_audit_changes(passage),
     )
     event.created_at = passage.at
-    a_values = []
-    for f in a_fields:
-        if f.attname == "object_repr":
-            a_values.append(f" {passage.who_masked}"[:190])
-        elif f.attname != "object_id":
-            a_values.append(f.get_db_prep_save(getattr(event, f.attname), connection))
-    with rawsql.hot_cursor(connection) as cur:
+    a_fields_set = [f for f in a_fields if f.attname != "object_id"]
+    a_values = rawsql.prep_save(
+        conn,
+        a_fields_set,
+        [
+            f" {passage.who_masked}"[:190] if f.attname == "object_repr" else getattr(event, f.attname)
+            for f in a_fields_set
+        ],
+    )
+    with rawsql.hot_cursor(conn) as cur:
         cur.execute(sql, [*p_values, *a_values])
         row = cur.fetchone()
     if row is None:
