@@ -105,12 +105,43 @@ def api_token_authenticate(key: str) -> User | None:
         return None
     from django.db import connections, router
 
-    db = router.db_for_read(ApiToken)
-    conn = connections[db]
+    conn = connections[router.db_for_read(ApiToken)]
+    sql, _n = api_token_statement(conn)
+    with rawsql.hot_cursor(conn) as cur:
+        cur.execute(sql, [api_token_hash(key)])
+        rows = cur.fetchall()
+    return api_token_user(conn, rows)
+
+
+def api_token_hash(key: str) -> str:
+    """What the token table keeps of a key (its SHA-256): the parameter of ``api_token_statement``."""
+    return _hash_key(key)
+
+
+def _token_fields() -> tuple[list, list, list]:
+    return (
+        [ApiToken._meta.get_field("id"), ApiToken._meta.get_field("last_used_at")],
+        list(User._meta.concrete_fields),
+        list(Assignment._meta.concrete_fields),
+    )
+
+
+_TOKEN_SQL: dict[tuple, tuple[str, int]] = {}
+
+
+def api_token_statement(conn, *, select: str = "", joins: str = "") -> tuple[str, int]:
+    """The token read as one statement, for ``api_token_authenticate`` and for a hot path that
+    reads its own rows in the same round trip (the gate's scan): ``SELECT <token, user,
+    assignment columns>[, select] FROM token JOIN user LEFT JOIN assignment [joins] WHERE`` the
+    key's hash (the last parameter: ``api_token_hash``) names a live token of an active user.
+    One row per active assignment (one with NULLs when none). Returns the SQL and the number of
+    columns before ``select``; ``api_token_user`` turns the rows into the user."""
+    key = (conn.alias, select, joins)
+    cached = _TOKEN_SQL.get(key)
+    if cached is not None:
+        return cached
     qn = conn.ops.quote_name
-    user_fields = list(User._meta.concrete_fields)
-    a_fields = list(Assignment._meta.concrete_fields)
-    token_fields = [ApiToken._meta.get_field("id"), ApiToken._meta.get_field("last_used_at")]
+    token_fields, user_fields, a_fields = _token_fields()
     cols = ", ".join(
         [
             rawsql.columns(token_fields, "t", conn),
@@ -119,33 +150,39 @@ def api_token_authenticate(key: str) -> User | None:
         ]
     )
     sql = (
-        f"SELECT {cols} FROM {qn(ApiToken._meta.db_table)} t "  # noqa: S608 - names from the models
+        f"SELECT {cols}{', ' + select if select else ''} "  # noqa: S608 - names from the models
+        f"FROM {qn(ApiToken._meta.db_table)} t "
         f"JOIN {qn(User._meta.db_table)} u ON u.{qn('id')} = t.{qn('user_id')} "
         f"LEFT JOIN {qn(Assignment._meta.db_table)} a ON a.{qn('user_id')} = u.{qn('id')} AND a.{qn('active')} "
+        f"{joins} "
         f"WHERE t.{qn('key_hash')} = %s AND t.{qn('revoked_at')} IS NULL AND u.{qn('is_active')} "
         f"ORDER BY a.{qn('user_id')}, a.{qn('role')}, a.{qn('id')}"
     )
-    with rawsql.hot_cursor(conn) as cur:
-        cur.execute(sql, [_hash_key(key)])
-        rows = cur.fetchall()
+    _TOKEN_SQL[key] = (sql, len(token_fields) + len(user_fields) + len(a_fields))
+    return _TOKEN_SQL[key]
+
+
+def api_token_user(conn, rows) -> User | None:
+    """The user of ``api_token_statement``'s rows (None when there are none: no such live token),
+    with their active assignments primed for ``core.scoping``; the token's use is recorded at most
+    once a minute (a scanner posting every second should not write every time)."""
     if not rows:
         return None
+    token_fields, user_fields, a_fields = _token_fields()
+    nt, nu, na = len(token_fields), len(user_fields), len(a_fields)
     # Values as the ORM would give them (SQLite datetimes, booleans): the backend's converters.
-    rows = rawsql.convert_rows(conn, token_fields + user_fields + a_fields, rows)
-    nu, na = len(user_fields), len(a_fields)
+    rows = rawsql.convert_rows(conn, token_fields + user_fields + a_fields, [r[: nt + nu + na] for r in rows])
     first = rows[0]
     token_id, last_used_at = first[0], first[1]
-    user = rawsql.instance(User, conn, user_fields, first[2 : 2 + nu])
+    user = rawsql.instance(User, conn, user_fields, first[nt : nt + nu])
     assignments = []
     for row in rows:
-        values = list(row[2 + nu : 2 + nu + na])
+        values = row[nt + nu : nt + nu + na]
         if values[0] is None:  # the LEFT JOIN found no active assignment
             continue
-        assignment = rawsql.instance(Assignment, conn, a_fields, values)
-        assignments.append(assignment)
+        assignments.append(rawsql.instance(Assignment, conn, a_fields, values))
     user.__dict__["_jiayuan_assignments"] = assignments
     now = timezone.now()
-    # Record use at most once a minute: a scanner posting every second should not write every time.
     if last_used_at is None or (now - last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
     return user

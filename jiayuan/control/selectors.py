@@ -712,16 +712,19 @@ def household_go_out_decision(household, zone_level: str | None = None) -> str |
     return _kept_home([household.pk], timezone.localdate()).get(household.pk)
 
 
-def _zone_and_go_out_row(household, now: dt.datetime, today: dt.date):
-    """The row of ``household_zone_and_go_out``: one statement written out (the same query built
-    with the ORM's Subquery/Exists cost twice the CPU of the three queries it replaces; this is the
-    gate's hot path). Table names come from the models, dates and times go through the backend's
-    adaptation and come back through the fields' converters."""
-    from django.db import connections, router
+def zone_and_go_out_sql(conn, now: dt.datetime, today: dt.date, *, household: str = "", building: str = ""):
+    """``household_zone_and_go_out``'s statement: ``(sql, params)`` of ONE row of nine columns —
+    the building's neighbourhood, stored level, next change, last positive, its own override in
+    force, its compound's, a case at home, a home quarantine, a home quarantine with a follow-up
+    stage — for ``zone_and_go_out_answer``.
 
-    from jiayuan.core import rawsql
-
-    conn = connections[router.db_for_read(Building)]
+    Written out (the same query built with the ORM's Subquery/Exists cost twice the CPU of the
+    three queries it replaces; this is the gate's hot path). ``household`` and ``building``: SQL
+    expressions of the caller's own statement when it embeds this one (the gate's scan reads it
+    as a LATERAL subquery of its resident's row, ``h.id`` and ``h.building_id``); empty: they are
+    the first and last of ``params``' placeholders' places, for the caller to fill (see
+    ``_zone_and_go_out_row``). Table names come from the models, dates and times go through the
+    backend's adaptation."""
     qn = conn.ops.quote_name
     ops = conn.ops
     o, c, q = (qn(m._meta.db_table) for m in (ZoneOverride, Case, Quarantine))
@@ -729,44 +732,66 @@ def _zone_and_go_out_row(household, now: dt.datetime, today: dt.date):
     on = ops.adapt_datefield_value(today)
     stay = list(_STAY_HOME_KINDS)
     kinds = ", ".join(["%s"] * len(stay))
+    hid = household or "%s"
     override = (
         f"(SELECT o.level FROM {o} o WHERE {{where}} AND o.ended_at IS NULL AND o.starts_at <= %s "  # noqa: S608
         "AND o.expires_at > %s ORDER BY o.created_at DESC, o.id DESC LIMIT 1)"
     )
-    live = f"SELECT 1 FROM {q} q WHERE q.household_id = %s AND q.status = %s AND q.start_on <= %s"  # noqa: S608
+    live = f"SELECT 1 FROM {q} q WHERE q.household_id = {hid} AND q.status = %s AND q.start_on <= %s"  # noqa: S608
     sql = (
         "SELECT b.neighbourhood_id, zs.level, zs.next_change_on, zs.last_positive_on, "  # noqa: S608
         f"{override.format(where='o.building_id = b.id')}, "
         f"{override.format(where='o.building_id IS NULL AND o.compound_id = b.compound_id')}, "
-        f"EXISTS (SELECT 1 FROM {c} c WHERE c.household_id = %s AND c.status = %s), "
+        f"EXISTS (SELECT 1 FROM {c} c WHERE c.household_id = {hid} AND c.status = %s), "
         f"EXISTS ({live} AND q.followup_kind = '' AND q.kind IN ({kinds})), "
         f"EXISTS ({live} AND q.followup_kind <> '' AND (q.kind IN ({kinds}) OR q.followup_kind IN ({kinds}))) "
         f"FROM {qn(Building._meta.db_table)} b "
-        f"LEFT JOIN {qn(ZoneStatus._meta.db_table)} zs ON zs.building_id = b.id WHERE b.id = %s"
+        f"LEFT JOIN {qn(ZoneStatus._meta.db_table)} zs ON zs.building_id = b.id WHERE b.id = {building or '%s'}"
     )
-    hid, active = household.pk, QuarantineStatus.ACTIVE.value
+    h = [] if household else [None]  # placeholders for the household id, filled by the caller
+    active = QuarantineStatus.ACTIVE.value
     params = [
         at,
         at,
         at,
         at,
-        hid,
+        *h,
         CaseStatus.AT_HOME.value,
-        hid,
+        *h,
         active,
         on,
         *stay,
-        hid,
+        *h,
         active,
         on,
         *stay,
         *stay,
-        household.building_id,
+        *([] if building else [None]),
     ]
+    return sql, params
+
+
+def _zone_and_go_out_row(household, now: dt.datetime, today: dt.date):
+    """The row of ``household_zone_and_go_out``, read on its own."""
+    from django.db import connections, router
+
+    from jiayuan.core import rawsql
+
+    conn = connections[router.db_for_read(Building)]
+    sql, params = zone_and_go_out_sql(conn, now, today)
+    params = [household.pk if p is None else p for p in params[:-1]] + [household.building_id]
     with rawsql.hot_cursor(conn) as cur:
         cur.execute(sql, params)
         row = cur.fetchone()
-    if row is None:
+    return zone_and_go_out_values(conn, row)
+
+
+def zone_and_go_out_values(conn, row):
+    """``zone_and_go_out_sql``'s nine columns as Python values (dates through the fields'
+    converters, booleans as booleans), or None for no row (no such building)."""
+    from jiayuan.core import rawsql
+
+    if row is None or row[0] is None:
         return None
     date_fields = [ZoneStatus._meta.get_field("next_change_on"), ZoneStatus._meta.get_field("last_positive_on")]
     (dates,) = rawsql.convert_rows(conn, date_fields, [row[2:4]])
@@ -785,11 +810,15 @@ def household_zone_and_go_out(household) -> tuple[str, str | None]:
     """
     now = timezone.now()
     today = timezone.localdate(now)
-    if not household.building_id:
-        return ZoneLevel.PRECAUTION.value, _kept_home([household.pk], today).get(household.pk)
-    row = _zone_and_go_out_row(household, now, today)
+    row = _zone_and_go_out_row(household, now, today) if household.building_id else None
+    return zone_and_go_out_answer(household.pk, row, today)
+
+
+def zone_and_go_out_answer(household_id: int, row, today: dt.date) -> tuple[str, str | None]:
+    """``household_zone_and_go_out``'s answer from its row (``zone_and_go_out_values``; None: no
+    building), read on its own or inside a caller's statement."""
     if row is None:
-        return ZoneLevel.PRECAUTION.value, _kept_home([household.pk], today).get(household.pk)
+        return ZoneLevel.PRECAUTION.value, _kept_home([household_id], today).get(household_id)
     nb, stored, next_change_on, last_positive_on, own, of_compound, case_at_home, stays_home, staged = row
     level = own or of_compound or _Freshness().level(stored, next_change_on, last_positive_on, nb)
     if level == ZoneLevel.SEALED:
@@ -798,7 +827,7 @@ def household_zone_and_go_out(household) -> tuple[str, str | None]:
         return level, GO_OUT_CASE_AT_HOME
     if stays_home:
         return level, GO_OUT_STAY_HOME
-    return level, (_kept_home([household.pk], today).get(household.pk) if staged else None)
+    return level, (_kept_home([household_id], today).get(household_id) if staged else None)
 
 
 def go_out_message(reason: str | None) -> str:

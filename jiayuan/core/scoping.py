@@ -18,7 +18,7 @@ from django.http import Http404
 
 from jiayuan.core.permissions import role_can
 
-__all__ = ["LEVELS", "can", "get_scoped_or_404", "restrict", "roles", "scope_ids", "scope_sql"]
+__all__ = ["LEVELS", "can", "get_scoped_or_404", "permits", "restrict", "roles", "scope_ids", "scope_sql"]
 
 LEVELS = ("street", "neighbourhood", "compound", "building")
 
@@ -97,6 +97,28 @@ def scope_sql(model: type[Model], user, action: str, alias: str, conn) -> tuple[
     if not parts:
         return "1 = 0", []
     return "(" + " OR ".join(parts) + ")", params
+
+
+def permits(user, action: str, model: type[Model], values: dict) -> bool | None:
+    """Whether ``restrict(model, user, action)`` keeps a row whose scope paths (``scope_fields``'
+    plain paths, e.g. ``"compound_id"``, ``"neighbourhood__street_id"``) have these ``values``,
+    for a hot path that read the row with its user in one statement. None where the values cannot
+    tell (a grant through a callable path, or a path not given): the caller asks ``restrict``."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    spec: dict[str, ScopeSpec] = getattr(model, "scope_fields", {})
+    undecided = False
+    for level, ids in scope_ids(user, action).items():
+        path = spec.get(level)
+        if path is None or not ids:
+            continue
+        if callable(path) or path not in values:
+            undecided = True
+        elif values[path] in ids:
+            return True
+    return None if undecided else False
 
 
 def can(user, action: str, obj: Model | None = None) -> bool:

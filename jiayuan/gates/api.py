@@ -12,10 +12,11 @@ from typing import Literal
 
 from django.core.exceptions import ValidationError
 from ninja import Query, Router, Schema, Status
+from ninja.errors import AuthenticationError
 from ninja.pagination import paginate
 from pydantic import Field
 
-from jiayuan.core.api import Day, Id, Pagination, answers
+from jiayuan.core.api import DEFERRED_AUTH, Day, Id, Pagination, PendingToken, answers
 from jiayuan.core.idempotency import run_idempotent
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import get_scoped_or_404
@@ -103,11 +104,24 @@ class PassageAnswer(Schema):
     "/gate-passages",
     response=answers({201: PassageAnswer}, 403, 404),
     summary="扫码通行(居民、访客或车辆), 拒绝也记录",
+    auth=DEFERRED_AUTH,
 )
 def passage_create(request, payload: PassageIn):
-    gate, scanned = selectors.gate_for_scan(
-        user=request.auth, gate_id=payload.gate, resident_code=payload.resident_code or ""
-    )
+    if isinstance(request.auth, PendingToken):  # the token read with the gate and the resident
+        found = selectors.scan_for_token(
+            key=request.auth.key,
+            gate_id=payload.gate,
+            resident_code=payload.resident_code or "",
+            zone=payload.direction == "out",
+        )
+        if found is None:
+            raise AuthenticationError
+        user, gate, scanned = found
+        request.auth = request.user = user
+    else:
+        gate, scanned = selectors.gate_for_scan(
+            user=request.auth, gate_id=payload.gate, resident_code=payload.resident_code or ""
+        )
     outcome = services.passage_record(
         scanned=scanned,
         actor=request.auth,

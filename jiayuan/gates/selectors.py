@@ -106,6 +106,100 @@ def gate_for_scan(*, user, gate_id: int, resident_code: str = ""):
     return gate, Who(r[0], r[1], r[2], r[3], r[4] or "", r[5] or "", r[6])
 
 
+_TOKEN_SCAN_SQL: dict[tuple, tuple] = {}
+
+
+def scan_for_token(*, key: str, gate_id: int, resident_code: str = "", zone: bool = False):
+    """The scan's reads, its bearer token's included, in ONE statement (the gate's hot path):
+    ``accounts``' token statement (the token, its user and the user's active assignments) with
+    the gate, its neighbourhood's settings and street, the resident the sampling code names and,
+    with ``zone`` (a resident going out), control's zone-and-go-out statement as a LATERAL
+    subquery of the resident's household (``control.selectors.zone_and_go_out_sql``: control's
+    rule, control's SQL). ``(user, gate, who)``; None when the token is not a live token of an
+    active user (401). The gate goes through the user's PASS_GATE scope (``core.scoping.permits``
+    on the row's scope columns, or ``restrict`` where those cannot tell): outside it, or no such
+    gate, is a 404."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.http import Http404
+
+    from jiayuan.accounts.services import api_token_hash, api_token_statement, api_token_user
+    from jiayuan.control.selectors import zone_and_go_out_answer, zone_and_go_out_sql, zone_and_go_out_values
+    from jiayuan.core import rawsql
+    from jiayuan.core.scoping import permits
+    from jiayuan.gates.models import GateSettings
+    from jiayuan.gates.services import Who
+    from jiayuan.people.models import Resident
+    from jiayuan.places.models import Building, Household, Neighbourhood
+    from jiayuan.screening.codes import parse_sampling_code
+
+    if not key or not key.startswith("jy_"):
+        return None
+    conn = connections[DEFAULT_DB_ALIAS]  # a decision: always the primary
+    now = timezone.now()
+    today = timezone.localdate(now)
+    resident_id = parse_sampling_code(resident_code) if resident_code else None
+    zone = zone and resident_id is not None and conn.vendor == "postgresql"  # SQLite has no LATERAL
+    cached = _TOKEN_SCAN_SQL.get((conn.alias, zone))
+    if cached is None:
+        qn = conn.ops.quote_name
+        g_fields = list(Gate._meta.concrete_fields)
+        s_fields = list(GateSettings._meta.concrete_fields)
+        select = (
+            f"{rawsql.columns(g_fields, 'g', conn)}, {rawsql.columns(s_fields, 's', conn)}, n.street_id, "
+            "r.id, r.name, r.household_id, h.building_id, bb.name, h.room, r.presence"
+        )
+        joins = (
+            f"LEFT JOIN {qn(Gate._meta.db_table)} g ON g.id = %s "
+            f"LEFT JOIN {qn(GateSettings._meta.db_table)} s ON s.neighbourhood_id = g.neighbourhood_id "
+            f"LEFT JOIN {qn(Neighbourhood._meta.db_table)} n ON n.id = g.neighbourhood_id "
+            f"LEFT JOIN {qn(Resident._meta.db_table)} r ON r.id = %s AND r.neighbourhood_id = g.neighbourhood_id "
+            f"LEFT JOIN {qn(Household._meta.db_table)} h ON h.id = r.household_id "
+            f"LEFT JOIN {qn(Building._meta.db_table)} bb ON bb.id = h.building_id "
+        )
+        if zone:
+            zone_sql, _params = zone_and_go_out_sql(conn, now, today, household="h.id", building="h.building_id")
+            select += ", z.*"
+            joins += f"LEFT JOIN LATERAL ({zone_sql}) z ON TRUE "
+        sql, n_token = api_token_statement(conn, select=select, joins=joins)
+        cached = _TOKEN_SCAN_SQL[(conn.alias, zone)] = (g_fields, s_fields, sql, n_token)
+    g_fields, s_fields, sql, n_token = cached
+    params = [gate_id, resident_id or 0]
+    if zone:
+        params += zone_and_go_out_sql(conn, now, today, household="h.id", building="h.building_id")[1]
+    with rawsql.hot_cursor(conn) as cur:
+        cur.execute(sql, [*params, api_token_hash(key)])
+        rows = cur.fetchall()
+    user = api_token_user(conn, rows)
+    if user is None:
+        return None
+    row = rows[0][n_token:]
+    n, m = len(g_fields), len(s_fields)
+    if row[0] is None:
+        raise Http404
+    (g_values,) = rawsql.convert_rows(conn, g_fields, [row[:n]])
+    gate = rawsql.instance(Gate, conn, g_fields, g_values[:n])
+    paths = {"compound_id": gate.compound_id, "neighbourhood_id": gate.neighbourhood_id}
+    allowed = permits(user, Action.PASS_GATE, Gate, {**paths, "neighbourhood__street_id": row[n + m]})
+    if allowed is None:
+        allowed = restrict(Gate.objects.filter(pk=gate.pk), user, Action.PASS_GATE).exists()
+    if not allowed:
+        raise Http404
+    if row[n] is not None:
+        (s_values,) = rawsql.convert_rows(conn, s_fields, [row[n : n + m]])
+        gate.scan_settings = rawsql.instance(GateSettings, conn, s_fields, s_values[:m])
+    else:
+        gate.scan_settings = GateSettings(neighbourhood_id=gate.neighbourhood_id)
+    r = row[n + m + 1 :]
+    if resident_id is None:
+        return user, gate, None
+    if r[0] is None:
+        return user, gate, Who()  # an unknown resident: the service refuses the code
+    who = Who(r[0], r[1], r[2], r[3], r[4] or "", r[5] or "", r[6])
+    if zone and who.household_id is not None:
+        who.zone = zone_and_go_out_answer(who.household_id, zone_and_go_out_values(conn, r[7:16]), today)
+    return user, gate, who
+
+
 def gate_history(*, gate: Gate) -> QuerySet[GateStateChange]:
     return GateStateChange.objects.filter(gate=gate).select_related("actor").order_by("-at", "-id")
 

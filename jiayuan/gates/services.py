@@ -221,6 +221,9 @@ class Who:
     room: str = ""
     presence: str = ""
     pass_: Pass | None = None
+    # The zone level and control's go-out reason when the scan's own statement read them
+    # (``selectors.scan_for_token``: control's statement as a subquery); None: ask control.
+    zone: tuple[str, str | None] | None = None
 
 
 def parse_temperature(value) -> Decimal | None:
@@ -271,7 +274,10 @@ def _household_refusal(who: Who, subject: str, settings: GateSettings) -> tuple[
         return None
     visitor = subject != Subject.RESIDENT
     # The zone level and control's decision in one query (the zone read once).
-    level, go_out = household_zone_and_go_out(Household(pk=who.household_id, building_id=who.building_id))
+    if who.zone is not None:
+        level, go_out = who.zone
+    else:
+        level, go_out = household_zone_and_go_out(Household(pk=who.household_id, building_id=who.building_id))
     place = who.building_name
     if level == ZoneLevel.SEALED:
         if visitor:
