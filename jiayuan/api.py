@@ -7,6 +7,7 @@ from jiayuan.care.api import router as care_router
 from jiayuan.control.api import router as control_router
 from jiayuan.core.api import API_AUTH, install_error_handlers
 from jiayuan.gates.api import router as gates_router
+from jiayuan.gates.api_staffing import router as gates_staffing_router
 from jiayuan.operations.api import router as operations_router
 from jiayuan.people.api import router as people_router
 from jiayuan.places.api import router as places_router
@@ -32,5 +33,6 @@ api.add_router("/", supplies_router)
 api.add_router("/", volunteers_router)
 api.add_router("/", operations_router)
 api.add_router("/", gates_router)
+api.add_router("/", gates_staffing_router)
 api.add_router("/", care_router)
 api.add_router("/", bulletin_router)

@@ -41,6 +41,16 @@ Apps register in ``AppConfig.ready()``:
 - ``rollup_column(key, label, fn, order=50)``: ``fn(neighbourhood_ids, day) -> dict[int, int]``, one
   column of the street/district roll-up, counted for many neighbourhoods in a few queries (not one
   per neighbourhood); neighbourhoods missing from the dict count 0.
+- ``place_provider(kind, fn)``: ``fn(neighbourhood_id) -> list[(ref, label)]``, the real places of
+  one place kind an app owns (gates registers ``"gate"``: its gates, refs ``"gate:<id>"``, labels
+  "小区 南门"). Another app offers them as choices (a volunteer shift "at a gate" picks one) and
+  stores the ``ref``, never the other app's ids in a foreign key; ``place_choices(kind, nb_id)``
+  reads them (``[]`` when no app provides the kind).
+- ``staffing_provider(fn)``: ``fn(place_kind, ref, day) -> list[StaffedShift]``, who works at a
+  place on ``day`` (volunteers registers it: the shifts placed at ``ref`` that run that day, with
+  their team, times, people needed and the volunteers on them). ``staffing(kind, ref, day)`` joins
+  every provider's answer by start; ``[]`` when none is registered or nobody is scheduled. Names
+  are masked ("张*"): the reader (a gate guard) need not see the volunteer register.
 - ``subscribe(event, handler)`` / ``publish(event, **payload)``: domain events. Handlers run
   synchronously inside the publisher's transaction, so a state change and its consequences
   (a positive result and the case it opens) commit or roll back together (ADR 0006).
@@ -76,6 +86,8 @@ __all__ = [
     "BulletinSection",
     "NavItem",
     "RollupColumn",
+    "StaffedShift",
+    "StaffedVolunteer",
     "TodayItem",
     "TrendSeries",
     "audit_kinds",
@@ -91,6 +103,8 @@ __all__ = [
     "household_panels",
     "nav_item",
     "nav_items",
+    "place_choices",
+    "place_provider",
     "publish",
     "resident_panel",
     "resident_panels",
@@ -98,6 +112,8 @@ __all__ = [
     "retention_rules",
     "rollup_column",
     "rollup_columns",
+    "staffing",
+    "staffing_provider",
     "subscribe",
     "today_item",
     "today_items",
@@ -173,6 +189,36 @@ class RollupColumn:
     order: int = 50
 
 
+@dataclass(frozen=True)
+class StaffedVolunteer:
+    """A volunteer on a shift as a place's page shows them: ``name`` masked ("张*")."""
+
+    name: str
+    checked_in: bool
+
+
+@dataclass(frozen=True)
+class StaffedShift:
+    """A shift worked at a place (``staffing_provider``): ``start``/``end`` are its instants (a night
+    shift ends the next day), ``needed`` the people it asks for, ``volunteers`` those on it."""
+
+    team: str
+    start: Any  # datetime
+    end: Any  # datetime
+    needed: int
+    volunteers: tuple[StaffedVolunteer, ...] = ()
+
+    @property
+    def checked_in(self) -> int:
+        return sum(1 for v in self.volunteers if v.checked_in)
+
+    def missing(self, now) -> int:
+        """People still missing once the shift has started and until it ends (0 before or after)."""
+        if not (self.start <= now < self.end):
+            return 0
+        return max(0, self.needed - self.checked_in)
+
+
 _URGENCY_RANK = {"bad": 0, "warn": 1, "normal": 2}
 
 _nav: list[NavItem] = []
@@ -185,6 +231,8 @@ _retention: list[tuple[str, Callable]] = []
 _bulletin: list[tuple[int, str, Callable]] = []
 _trends: list[TrendSeries] = []
 _rollup: list[RollupColumn] = []
+_places: dict[str, list[Callable]] = defaultdict(list)
+_staffing: list[Callable] = []
 _handlers: dict[str, list[Callable]] = defaultdict(list)
 _audit_labels: dict[str, Any] = {}
 _audit_kinds: dict[str, tuple[Any, dict[str, Any]]] = {}
@@ -309,6 +357,29 @@ def rollup_column(key: str, label, fn: Callable, order: int = 50) -> Callable:
 
 def rollup_columns() -> list[RollupColumn]:
     return sorted(_rollup, key=lambda c: c.order)
+
+
+def place_provider(kind: str, fn: Callable) -> Callable:
+    """Register ``fn(neighbourhood_id) -> list[(ref, label)]``, the real places of ``kind``."""
+    _once(_places[kind], fn)
+    return fn
+
+
+def place_choices(kind: str, neighbourhood_id: int) -> list[tuple[str, str]]:
+    """The places of ``kind`` in the neighbourhood, ``(ref, label)``; ``[]`` when nobody provides the kind."""
+    return [choice for fn in list(_places.get(kind, ())) for choice in fn(neighbourhood_id) or ()]
+
+
+def staffing_provider(fn: Callable) -> Callable:
+    """Register ``fn(place_kind, ref, day) -> list[StaffedShift]``, who works at a place that day."""
+    _once(_staffing, fn)
+    return fn
+
+
+def staffing(place_kind: str, ref: str, day) -> list[StaffedShift]:
+    """Every provider's shifts at ``ref`` on ``day``, by start; ``[]`` with no provider or no shift."""
+    shifts = [s for fn in list(_staffing) for s in fn(place_kind, ref, day) or ()]
+    return sorted(shifts, key=lambda s: s.start)
 
 
 def subscribe(event: str, handler: Callable) -> None:

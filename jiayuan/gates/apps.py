@@ -10,13 +10,14 @@ class GatesConfig(AppConfig):
     def ready(self) -> None:
         from jiayuan.core import extensions, help
         from jiayuan.core.permissions import Action
-        from jiayuan.gates import audit_labels, demo, household_views, today
+        from jiayuan.gates import audit_labels, demo, household_views, staffing, today
 
         extensions.nav_item(_("门岗"), "gates:index", Action.VIEW_GATES, order=35)
         extensions.household_panel(household_views.panel)
         extensions.home_panel(today.home_panel)
         extensions.today_item(today.today, order=35)
         extensions.demo_loader(demo.load, order=50)
+        extensions.place_provider(staffing.KIND, staffing.places)
         extensions.bulletin_section("gates", today.bulletin, order=45)
         extensions.trend_series("gates.passages", _("门岗通行人次"), today.trend_passages, order=45)
         extensions.trend_series("gates.refused", _("门岗拒绝通行"), today.trend_refused, order=46)

@@ -23,7 +23,7 @@ from jiayuan.core.permissions import Action
 from jiayuan.core.qr import qr_svg
 from jiayuan.core.scoping import can, get_scoped_or_404, restrict
 from jiayuan.core.xlsx import Sheet, tables_xlsx, xlsx_response
-from jiayuan.gates import forms, selectors, services
+from jiayuan.gates import forms, selectors, services, staffing
 from jiayuan.gates.choices import Direction, ParcelStatus, Reason
 from jiayuan.people.models import Resident
 from jiayuan.places.models import Building, Compound, Household, Neighbourhood
@@ -67,15 +67,18 @@ def _perms(user) -> dict[str, bool]:
 
 @login_required
 def index(request):
-    """今日门岗: live counts at the user's gates, each gate with its state and today's figures."""
+    """今日门岗: live counts at the user's gates, each gate with its state, today's figures and who
+    is on duty there (今日值守, ``staffing``)."""
     _require(request.user, Action.VIEW_GATES)
     today = timezone.localdate()
     gates = list(selectors.gate_list(user=request.user))
     per_gate = {}
     for nb_id in {g.neighbourhood_id for g in gates}:
         per_gate.update(selectors.daily_totals(neighbourhood_id=nb_id, days=[today]))
+    with_staffing = len(gates) <= staffing.INDEX_MAX_GATES
     for g in gates:
         g.today = per_gate.get((g.pk, today), {})
+        g.duties = staffing.for_gate(g, today) if with_staffing else None
     refusals = selectors.passage_list(user=request.user, day=today, allowed=False)[:10]
     context = {
         "counts": selectors.live_counts(user=request.user),
@@ -278,6 +281,7 @@ def gate_detail(request, gate_id: int):
         "may_manage": may_manage,
         "history": selectors.gate_history(gate=gate)[:30],
         "may_scan": can(request.user, Action.PASS_GATE, gate),
+        "duties": staffing.for_gate(gate),
     }
     return render(request, "gates/gate.html", context)
 

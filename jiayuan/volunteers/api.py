@@ -246,6 +246,9 @@ class ShiftIn(Schema):
     end: LocalTime = Field(description="结束时间不晚于开始时间时, 班次到次日结束")
     place: str = Field("", max_length=200)
     place_kind: PlaceKind = PlaceKind.OTHER
+    place_ref: str = Field(
+        "", max_length=64, description="门岗等真实地点的编号, 如 gate:12(门岗列表的 id); 填写时 place 取其名称"
+    )
     building: Id | None = Field(None, description="楼栋 id(楼内服务)")
     needed: int = Field(ge=1, le=500)
     note: str = Field("", max_length=1000)
@@ -261,6 +264,7 @@ class ShiftOut(Schema):
     starts_at: dt.datetime
     ends_at: dt.datetime
     place: str
+    place_ref: str
     needed: int
     taken: int
 
@@ -278,6 +282,7 @@ def _shift_body(shift: Shift) -> dict:
         "starts_at": shift.starts_at.isoformat(),
         "ends_at": shift.ends_at.isoformat(),
         "place": shift.place,
+        "place_ref": shift.place_ref,
         "needed": shift.needed,
         "taken": taken,
     }
@@ -305,6 +310,7 @@ def shift_create(request, payload: ShiftIn):
             needed=payload.needed,
             place=payload.place,
             place_kind=str(payload.place_kind),
+            place_ref=payload.place_ref,
             building=building,
             note=payload.note,
         )

@@ -38,13 +38,16 @@ class VolunteersConfig(AppConfig):
     def ready(self) -> None:
         from jiayuan.core import extensions, help
         from jiayuan.core.permissions import Action
-        from jiayuan.volunteers import audit_labels, demo, household_views, panels, reports, today
+        from jiayuan.volunteers import audit_labels, demo, household_views, panels, reports, staffing, today
 
         extensions.nav_item(_("志愿者"), "volunteers:index", Action.VIEW_VOLUNTEERS, order=40)
         extensions.household_panel(household_views.panel)
         extensions.resident_panel(panels.resident)
         extensions.today_item(today.today, order=40)
         extensions.demo_loader(demo.load, order=40)
+        # After gates' loader (50): today's gate shift is placed at a real gate.
+        extensions.demo_loader(demo.load_gate_shift, order=55)
+        extensions.staffing_provider(staffing.at_place)
         extensions.bulletin_section("volunteers", reports.bulletin, order=40)
         extensions.trend_series("volunteer_hours", _("志愿服务时长(小时)"), reports.hours_trend, order=40)
         extensions.rollup_column("volunteers_served", _("在岗志愿者"), reports.served_by_neighbourhood, order=40)

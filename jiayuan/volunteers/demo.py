@@ -8,7 +8,8 @@ people, the past ones worked and checked out (hours), today's gate shift running
 people on duty. Residents under quarantine are among the volunteers (control's demo puts them
 there; when there are none, one is put under home quarantine through control's services), so the
 health gate is seen refusing them. Everything goes through the services. Idempotent: a
-neighbourhood that already has teams is left alone.
+neighbourhood that already has teams is left alone. Once gates' demo has made the gates,
+``load_gate_shift`` (order 55) adds today's gate shift placed at a real gate.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jiayuan.accounts.models import User
 from jiayuan.control import services as control_services
 from jiayuan.control.choices import QuarantineStatus
 from jiayuan.control.models import Quarantine
+from jiayuan.core import extensions
 from jiayuan.people.models import Resident
 from jiayuan.places.models import Building
 from jiayuan.volunteers import services
@@ -199,3 +201,43 @@ def _work(actor, shift, volunteer, start, end) -> None:
             services.check_out(actor=actor, shift=shift, volunteer=volunteer, at=end)
     except (services.ShiftRefused, services.ValidationError):
         pass
+
+
+def load_gate_shift(*, neighbourhood, stdout) -> None:
+    """Today's shift of the gate team placed at a real gate (order 55, after gates' demo made the
+    gates): three people needed, two on it, one checked in once it started, so the gate's page
+    shows who is on duty and the place still short. Idempotent."""
+    today = timezone.localdate()
+    team = Team.objects.filter(neighbourhood=neighbourhood, kind=TeamKind.GATE).order_by("pk").first()
+    gates = extensions.place_choices(PlaceKind.GATE, neighbourhood.pk)
+    if team is None or not gates:
+        stdout.write("volunteers: no gate team or no gate for the gate shift")
+        return
+    if Shift.objects.filter(team=team, date=today, place_kind=PlaceKind.GATE).exclude(place_ref="").exists():
+        stdout.write("volunteers: the gate shift is already there")
+        return
+    ref = next((ref for ref, label in gates if "南门" in str(label)), gates[0][0])
+    staff = User.objects.filter(username="staff").first() or User.objects.filter(username="head").first()
+    with transaction.atomic():
+        shift = services.shift_create(
+            actor=staff,
+            team=team,
+            date=today,
+            start=dt.time(7),
+            end=dt.time(19),
+            needed=3,
+            place_kind=PlaceKind.GATE,
+            place_ref=ref,
+        )
+        on = []
+        for m in team.memberships.select_related("volunteer").order_by("-id"):
+            if len(on) >= 2:
+                break
+            try:
+                services.shift_assign(actor=staff, shift=shift, volunteer=m.volunteer)
+            except (services.ShiftRefused, services.ValidationError):
+                continue
+            on.append(m.volunteer)
+        if on and shift.starts_at <= timezone.now() < shift.ends_at:
+            _work(staff, shift, on[0], shift.starts_at, None)
+    stdout.write(f"volunteers: today's gate shift at {shift.place}, {len(on)}/{shift.needed} on it")

@@ -98,14 +98,39 @@ class ShiftForm(forms.Form):
     end = forms.TimeField(label=_("结束"), widget=TIME, help_text=_("结束早于开始时, 班次到次日结束(夜班)"))
     place_kind = forms.ChoiceField(label=_("地点类型"), choices=PlaceKind.choices, initial=PlaceKind.GATE)
     building = forms.TypedChoiceField(label=_("楼栋(楼内服务)"), coerce=int, required=False, empty_value=None)
-    place = forms.CharField(label=_("地点"), max_length=200, required=False, help_text=_("例如: 1号门、3号楼、核酸点"))
+    place_ref = forms.ChoiceField(
+        label=_("门岗(地点类型为门岗时)"),
+        required=False,
+        help_text=_("门岗班次选本居民区的门岗, 门岗页面会显示今日值守"),
+    )
+    place = forms.CharField(label=_("地点"), max_length=200, required=False, help_text=_("例如: 3号楼、核酸点"))
     needed = forms.IntegerField(label=_("需要人数"), min_value=1, max_value=500, initial=2)
     note = forms.CharField(label=_("备注"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, buildings=(), **kwargs):
+    def __init__(self, *args, buildings=(), places=None, **kwargs):
+        """``places``: ``{place kind: [(ref, label)]}``, the real places other apps provide
+        (``core.extensions.place_choices``); a kind with places must pick one of them."""
         super().__init__(*args, **kwargs)
         self.fields["building"].choices = [("", "—"), *((b.pk, b.name) for b in buildings)]
         self.fields["date"].initial = timezone.localdate()
+        self.places = {kind: list(choices) for kind, choices in (places or {}).items() if choices}
+        labels = dict(PlaceKind.choices)
+        self.fields["place_ref"].choices = [
+            ("", "—"),
+            *((labels.get(kind, kind), choices) for kind, choices in self.places.items()),
+        ]
+        if not self.places:
+            del self.fields["place_ref"]
+
+    def clean(self):
+        data = super().clean()
+        kind, ref = data.get("place_kind"), data.get("place_ref") or ""
+        offered = dict(self.places.get(kind, ()))
+        if offered and not ref:
+            self.add_error("place_ref", _("请选择%(kind)s") % {"kind": dict(PlaceKind.choices)[kind]})
+        elif ref and ref not in offered:
+            self.add_error("place_ref", _("所选地点与地点类型不符"))
+        return data
 
 
 class AssignForm(forms.Form):

@@ -5,7 +5,9 @@ is either a resident (``resident``) or an outsider (``name`` and an encrypted ``
 ``building`` is the resident's building, kept so building-level roles see their own people.
 Team leaders are memberships with ``is_leader``; their powers come from the membership, not a
 role. ``Shift.starts_at``/``ends_at`` are the shift's instants (a shift whose end is not after
-its start ends the next day), so overlaps and hours across midnight are plain comparisons.
+its start ends the next day), so overlaps and hours across midnight are plain comparisons. A
+shift's ``place_ref`` names a real place of another app ("gate:12", through ``core.extensions``),
+``place`` its readable label.
 """
 
 from __future__ import annotations
@@ -195,6 +197,9 @@ class Shift(models.Model):
     ends_at = models.DateTimeField(editable=False)
     place_kind = models.CharField(_("地点类型"), max_length=16, choices=PlaceKind.choices, default=PlaceKind.OTHER)
     place = models.CharField(_("地点"), max_length=200, blank=True)
+    # A real place another app provides (``core.extensions.place_choices``), e.g. "gate:12";
+    # ``place`` keeps its label as it read when the shift was made.
+    place_ref = models.CharField(_("地点编号"), max_length=64, blank=True, default="")
     building = models.ForeignKey(
         Building, verbose_name=_("楼栋"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -213,6 +218,7 @@ class Shift(models.Model):
         indexes = [
             models.Index(fields=["neighbourhood", "date"], name="shift_day_idx"),
             models.Index(fields=["team", "date"], name="shift_team_day_idx"),
+            models.Index(fields=["place_ref", "date"], name="shift_place_day_idx"),
         ]
         constraints = [models.CheckConstraint(condition=Q(needed__gte=1), name="shift_needed_positive")]
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from jiayuan.control import selectors as control
 from jiayuan.control.choices import ZoneLevel
-from jiayuan.core import crypto
+from jiayuan.core import crypto, extensions
 from jiayuan.core.audit import audit_event, audit_record
 from jiayuan.core.masking import mask_phone
 from jiayuan.core.models import AuditEvent
@@ -388,10 +388,20 @@ def shift_create(
     needed: int,
     place: str = "",
     place_kind: str = "other",
+    place_ref: str = "",
     building=None,
     note: str = "",
 ) -> Shift:
+    """A shift of ``team``. ``place_ref`` names a real place of ``place_kind`` another app provides
+    (a gate: ``"gate:<id>"``, ``core.extensions.place_choices``); ``place`` then reads its label."""
     errors = {}
+    place_ref = (place_ref or "").strip()
+    if place_ref:
+        label = dict(extensions.place_choices(place_kind, team.neighbourhood_id)).get(place_ref)
+        if label is None:
+            errors["place_ref"] = [_("不是本居民区可选的地点")]
+        else:
+            place = str(label)
     if start == end:
         errors["end"] = [_("结束时间不能与开始时间相同")]
     if not needed or needed < 1 or needed > 500:
@@ -411,6 +421,7 @@ def shift_create(
         needed=needed,
         place=(place or "").strip()[:200] or (building.name if building is not None else ""),
         place_kind=place_kind,
+        place_ref=place_ref,
         building=building,
         note=(note or "").strip(),
         created_by=_user(actor),
@@ -421,7 +432,7 @@ def shift_create(
         actor=actor,
         action="volunteer.shift_create",
         obj=shift,
-        changes={"team": team.pk, "place": shift.place, "needed": needed},
+        changes={"team": team.pk, "place": shift.place, "place_ref": place_ref, "needed": needed},
     )
     return shift
 

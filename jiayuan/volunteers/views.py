@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from jiayuan.core import extensions
 from jiayuan.core.audit import audit_record
 from jiayuan.core.exports import safe_row
 from jiayuan.core.forms import apply_service_errors
@@ -30,7 +31,7 @@ from jiayuan.core.xlsx import Sheet, tables_xlsx, xlsx_response
 from jiayuan.people.models import Resident
 from jiayuan.places.models import Building, Neighbourhood
 from jiayuan.volunteers import forms, selectors, services
-from jiayuan.volunteers.choices import AssignmentStatus, TeamKind, VolunteerStatus
+from jiayuan.volunteers.choices import AssignmentStatus, PlaceKind, TeamKind, VolunteerStatus
 from jiayuan.volunteers.models import Shift, ShiftAssignment, TeamMembership, Volunteer
 
 AS = AssignmentStatus
@@ -370,7 +371,8 @@ def team_detail(request, team_id: int):
         else []
     )
     buildings = Building.objects.filter(neighbourhood_id=team.neighbourhood_id).order_by("compound_id", "sort_key")
-    shift_form = forms.ShiftForm(request.POST or None, buildings=buildings)
+    places = {kind: extensions.place_choices(kind, team.neighbourhood_id) for kind in PlaceKind.values}
+    shift_form = forms.ShiftForm(request.POST or None, buildings=buildings, places=places)
     if request.method == "POST":
         if not can_schedule:
             raise Http404
@@ -387,6 +389,7 @@ def team_detail(request, team_id: int):
                     needed=d["needed"],
                     place=d["place"],
                     place_kind=d["place_kind"],
+                    place_ref=d.get("place_ref") or "",
                     building=building,
                     note=d["note"],
                 )
