@@ -264,13 +264,13 @@ def main() -> None:
             )
             cur.execute(
                 """INSERT INTO screening_sample (round_id, tube_id, neighbourhood_id, building_id, resident_id, kind,
-                       is_retest, person_name, person_contact, person_contact_hash, sampled_at)
-                   SELECT %s, t.id, %s, h.building_id, r.id, 'resident', false, '', '', '', now()
+                       is_retest, person_name, person_contact, person_contact_hash, sampled_at, day)
+                   SELECT %s, t.id, %s, h.building_id, r.id, 'resident', false, '', '', '', now(), %s
                    FROM (SELECT id, household_id, row_number() OVER (ORDER BY id) rn FROM people_resident
                          WHERE neighbourhood_id = %s AND presence = 'present' AND id %% 10 <> 3) r
                    JOIN places_household h ON h.id = r.household_id
                    JOIN screening_tube t ON t.round_id = %s AND t.barcode = 'M' || (1 + (r.rn - 1) / 10)""",
-                [big_round.pk, big.pk, big.pk, big_round.pk],
+                [big_round.pk, big.pk, big_round.date, big.pk, big_round.pk],
             )
         # As autovacuum leaves a table after a bulk load: statistics and visibility map up to date.
         with connection.cursor() as cur:

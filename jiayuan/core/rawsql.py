@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Field, Model
 
-__all__ = ["columns", "convert_rows", "hot_cursor", "instance", "prep_save"]
+__all__ = ["columns", "convert_rows", "hot_cursor", "instance", "prep_save", "session_prepared"]
 
 
 @contextmanager
@@ -50,6 +50,44 @@ def columns(fields: Sequence[Field], alias: str, conn) -> str:
     """``alias."col", …`` for these fields, in order."""
     qn = conn.ops.quote_name
     return ", ".join(f"{alias}.{qn(f.column)}" for f in fields)
+
+
+def session_prepared(conn, name: str, types: Sequence[str], sql: str) -> str | None:
+    """The name of ``sql`` PREPAREd on this PostgreSQL session (prepared now if it is not yet),
+    for a hot path that must stay ONE multi-statement simple query — ``EXECUTE name(…)`` between
+    other statements, which psycopg's own prepared statements (extended protocol, one statement)
+    cannot carry: the group-buy order (ADR 0019, ADR 0023). ``sql`` is written with ``%s``
+    placeholders; ``types`` are their PostgreSQL types, in order. None where nothing may be kept on
+    a session (SQLite, PgBouncer's transaction mode): run ``sql`` itself. The name carries a hash
+    of the text, so a changed statement is prepared anew; a new session (a reconnection: its
+    backend's pid) prepares again."""
+    if conn.vendor != "postgresql" or getattr(settings, "DATABASE_PGBOUNCER", False):
+        return None
+    import hashlib
+
+    from django.db import connections
+
+    conn = connections[conn.alias]  # this thread's wrapper (``django.db.connection`` is a proxy)
+    full = f"{name}_{hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:12]}"
+    conn.ensure_connection()
+    pid = conn.connection.info.backend_pid
+    done = conn.__dict__.setdefault("_jiayuan_session_prepared", {})
+    if done.get(full) != pid:
+        parts = sql.replace("%%", "\0").split("%s")
+        if len(parts) - 1 != len(types):
+            raise ValueError(f"{name}: {len(parts) - 1} placeholders, {len(types)} types")
+        body = "".join(f"{part}${i}" for i, part in enumerate(parts[:-1], start=1)) + parts[-1]
+        with conn.cursor() as cur:
+            cur.execute(f"PREPARE {full} ({', '.join(types)}) AS {body.replace(chr(92) + '0', '%')}")
+        done[full] = pid
+    return full
+
+
+def session_prepared_forget(conn) -> None:
+    """Forget what ``session_prepared`` prepared on this connection (an EXECUTE found it gone)."""
+    from django.db import connections
+
+    connections[conn.alias].__dict__.pop("_jiayuan_session_prepared", None)
 
 
 _DEBUG_WRAPPER: list = []

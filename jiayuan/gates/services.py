@@ -443,6 +443,11 @@ def _clean_vehicle(vehicle: dict) -> dict:
     return {"plate": plate, "vehicle_purpose": purpose}
 
 
+# How long after midnight a retry may still be of yesterday's scan (a scanner retries within
+# seconds; the window only costs one lookup per scan while it lasts).
+RETRY_ACROSS_MIDNIGHT = dt.time(0, 10)
+
+
 def _replay(gate: Gate, key: str, day: dt.date) -> PassageOutcome | None:
     """The passage a retry with the same key already stored, answered as the first time."""
     passage = GatePassage.objects.filter(gate_id=gate.pk, day=day, idempotency_key=key).first()
@@ -490,6 +495,12 @@ def passage_record(
     key = clean_idempotency_key(idempotency_key)
     now = timezone.now()
     today = timezone.localdate(now)
+    if key and timezone.localtime(now).time() < RETRY_ACROSS_MIDNIGHT:
+        # A scanner's retry of a scan from just before midnight: the key is unique per gate and
+        # day (the table is partitioned by day), so yesterday's passage is looked for first.
+        earlier = _replay(gate, key, today - dt.timedelta(days=1))
+        if earlier is not None:
+            return earlier
     fields: dict = {}
     if visitor:
         subject = Subject.VISITOR
@@ -556,8 +567,10 @@ def passage_record(
                 if presence:
                     resident_ = Resident.objects.get(pk=who.resident_id)
                     people_services.resident_update(actor=actor, resident=resident_, presence=presence)
-        elif not _insert_audited(actor, passage):
-            raise IntegrityError("idempotency key already used")
+        elif not _insert_audited(actor, passage):  # a retry: the first answer, word for word
+            return PassageOutcome(
+                passage=passage, message=passage.message, name=outcome.name, place=outcome.place, replayed=True
+            )
     except IntegrityError:
         # A retry with the same key (or a concurrent one) was stored first: its answer is ours.
         replay = _replay(gate, key, today) if key else None
@@ -618,7 +631,14 @@ def _insert_sql() -> tuple[list, list, str]:
         f"({', '.join(qn(f.column) for f in p_fields)}) VALUES ({', '.join(['%s'] * len(p_fields))}) "
         "ON CONFLICT DO NOTHING RETURNING id), "
         f"a AS (INSERT INTO {qn(AuditEvent._meta.db_table)} ({', '.join(qn(f.column) for f in a_fields)}) "
-        f"SELECT {', '.join(a_exprs)} FROM p) SELECT id FROM p"
+        f"SELECT {', '.join(a_exprs)} FROM p) "
+        # A retry: the passage stored first under this key, read by the same statement (visible
+        # when it was committed before this statement began; a concurrent twin is not, and the
+        # caller replays it from the table).
+        "SELECT id, NULL, NULL, NULL FROM p UNION ALL "
+        f"SELECT x.id, x.{qn('allowed')}, x.{qn('reason')}, x.{qn('message')} FROM {qn(GatePassage._meta.db_table)} x "
+        f"WHERE x.{qn('gate_id')} = %s AND x.{qn('day')} = %s AND x.{qn('idempotency_key')} = %s "
+        f"AND x.{qn('idempotency_key')} <> '' AND NOT EXISTS (SELECT 1 FROM p)"
     )
     _INSERT_SQL[connection.alias] = (p_fields, a_fields, sql)
     return _INSERT_SQL[connection.alias]
@@ -627,7 +647,10 @@ def _insert_sql() -> tuple[list, list, str]:
 def _insert_audited(actor, passage: GatePassage) -> bool:
     """PostgreSQL, autocommit: the passage and its audit event (as ``audit_record`` writes it) in
     ONE statement of data-modifying CTEs; ``ON CONFLICT DO NOTHING`` on the passage's idempotency
-    key, so a retry inserts nothing and returns False (the caller replays the stored answer)."""
+    key, so a retry inserts nothing. True: ``passage`` is stored. False: a retry, and ``passage``
+    now carries the first passage's id, decision and message (the same statement read them) —
+    the first answer. Raises ``IntegrityError`` when a concurrent twin holds the key but is not
+    visible yet: the caller replays it from the table."""
     p_fields, a_fields, sql = _insert_sql()
     conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: each field asks it for its ops
     p_values = rawsql.prep_save(conn, p_fields, [getattr(passage, f.attname) for f in p_fields])
@@ -650,13 +673,16 @@ def _insert_audited(actor, passage: GatePassage) -> bool:
         ],
     )
     with rawsql.hot_cursor(conn) as cur:
-        cur.execute(sql, [*p_values, *a_values])
+        cur.execute(sql, [*p_values, *a_values, passage.gate_id, passage.day, passage.idempotency_key])
         row = cur.fetchone()
     if row is None:
-        return False
+        raise IntegrityError("idempotency key held by a passage not visible yet")
     passage.pk = row[0]
     passage._state.adding = False
-    return True
+    if row[1] is None:
+        return True
+    passage.allowed, passage.reason, passage.message = row[1], row[2], row[3]
+    return False
 
 
 def _presence_target(who: Who, direction: str, away: bool) -> str | None:

@@ -15,12 +15,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, ProgrammingError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from jiayuan.control.selectors import household_may_go_out
-from jiayuan.core import context
+from jiayuan.core import context, rawsql
 from jiayuan.core.audit import audit_record
 from jiayuan.core.models import AuditEvent
 from jiayuan.core.permissions import Action
@@ -1063,6 +1063,29 @@ def _sold_out_error(clean: dict[int, int], name: str = "") -> SoldOutError:
 # and commits synchronously: when it returns, every commit before it is on disk, including an
 # asynchronously committed order of this connection. Nobody is told "ordered" before that.
 WAIT_FOR_FLUSH = "SELECT pg_logical_emit_message(true, 'jiayuan', 'flush')"
+# The PostgreSQL types of ``order_place_fast``'s parameters, in order (its PREPAREd form).
+ORDER_PARAM_TYPES = (
+    "bigint[]",
+    "int[]",
+    "bigint",
+    "bigint",
+    "text",
+    "bigint",
+    "bigint",
+    "text",
+    "text",
+    "text",
+    "timestamptz",
+    "bigint",
+    "timestamptz",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+)
 
 
 def order_place_fast(
@@ -1168,15 +1191,22 @@ def order_place_fast(
         ctx.channel,
     ]
     try:
+        # Planned once per session (ADR 0023): EXECUTE of the statement PREPAREd with its types;
+        # behind PgBouncer (nothing kept on a session) the statement itself, planned each time.
+        name = rawsql.session_prepared(connection, "jy_order", ORDER_PARAM_TYPES, sql)
+        statement = f"EXECUTE {name}({', '.join(['%s'] * len(params))})" if name else sql
         with connection.cursor() as cur:
             # One round trip, two implicit transactions (a COMMIT inside a multi-statement query
             # ends the first): the order's commit does not wait for the WAL to reach the disk, so
             # the item rows are free as soon as its statement ends; the second waits for the flush
             # without holding any lock, so concurrent orders share one flush (group commit)
             # instead of queueing one disk flush each. An error skips the rest and rolls back.
-            cur.execute(f"SET LOCAL synchronous_commit TO OFF; {sql}; COMMIT; {WAIT_FOR_FLUSH}", params)
+            cur.execute(f"SET LOCAL synchronous_commit TO OFF; {statement}; COMMIT; {WAIT_FOR_FLUSH}", params)
             cur.nextset()
             rows = cur.fetchall()
+    except ProgrammingError:
+        rawsql.session_prepared_forget(connection)  # the session lost it: prepared anew next time
+        return None
     except IntegrityError as exc:
         # The whole statement was undone. A replayed key is answered with the first order (even
         # if the group buy has sold out or closed since); an order that does not fit is a 409 at
