@@ -232,6 +232,36 @@ def household_link_print(*, actor, household: Household) -> str:
     return household_link_token(link)
 
 
+_LINK_PARTS = [
+    (HouseholdLink, "l"),
+    (Household, "h"),
+    (Building, "b"),
+    (Compound, "c"),
+    (Neighbourhood, "n"),
+]
+_LINK_SQL: dict[str, tuple[list, list, str]] = {}
+
+
+def _live_link_sql(conn) -> tuple[list, list, str]:
+    """``_live_link``'s fields (per model and in one list) and statement, built once per alias."""
+    cached = _LINK_SQL.get(conn.alias)
+    if cached is not None:
+        return cached
+    qn = conn.ops.quote_name
+    fields = [list(model._meta.concrete_fields) for model, _alias in _LINK_PARTS]
+    cols = ", ".join(rawsql.columns(f, alias, conn) for f, (_m, alias) in zip(fields, _LINK_PARTS, strict=True))
+    sql = (
+        f"SELECT {cols} FROM {qn(HouseholdLink._meta.db_table)} l "  # noqa: S608 - names from the models
+        f"JOIN {qn(Household._meta.db_table)} h ON h.{qn('id')} = l.{qn('household_id')} "
+        f"JOIN {qn(Building._meta.db_table)} b ON b.{qn('id')} = h.{qn('building_id')} "
+        f"JOIN {qn(Compound._meta.db_table)} c ON c.{qn('id')} = b.{qn('compound_id')} "
+        f"JOIN {qn(Neighbourhood._meta.db_table)} n ON n.{qn('id')} = l.{qn('neighbourhood_id')} "
+        f"WHERE l.{qn('id')} = %s AND l.{qn('revoked_at')} IS NULL"
+    )
+    _LINK_SQL[conn.alias] = (fields, [f for group in fields for f in group], sql)
+    return _LINK_SQL[conn.alias]
+
+
 def _live_link(link_id: int) -> HouseholdLink | None:
     """The unrevoked link with its household, building, compound and neighbourhood, as
     ``select_related("household__building__compound", "neighbourhood")`` gives them, in one
@@ -241,30 +271,14 @@ def _live_link(link_id: int) -> HouseholdLink | None:
     from django.db import connections, router
 
     conn = connections[router.db_for_read(HouseholdLink)]
-    qn = conn.ops.quote_name
-    parts = [
-        (HouseholdLink, "l"),
-        (Household, "h"),
-        (Building, "b"),
-        (Compound, "c"),
-        (Neighbourhood, "n"),
-    ]
-    fields = [list(model._meta.concrete_fields) for model, _alias in parts]
-    cols = ", ".join(rawsql.columns(f, alias, conn) for f, (_m, alias) in zip(fields, parts, strict=True))
-    sql = (
-        f"SELECT {cols} FROM {qn(HouseholdLink._meta.db_table)} l "  # noqa: S608 - names from the models
-        f"JOIN {qn(Household._meta.db_table)} h ON h.{qn('id')} = l.{qn('household_id')} "
-        f"JOIN {qn(Building._meta.db_table)} b ON b.{qn('id')} = h.{qn('building_id')} "
-        f"JOIN {qn(Compound._meta.db_table)} c ON c.{qn('id')} = b.{qn('compound_id')} "
-        f"JOIN {qn(Neighbourhood._meta.db_table)} n ON n.{qn('id')} = l.{qn('neighbourhood_id')} "
-        f"WHERE l.{qn('id')} = %s AND l.{qn('revoked_at')} IS NULL"
-    )
+    parts = _LINK_PARTS
+    fields, flat, sql = _live_link_sql(conn)
     with rawsql.hot_cursor(conn) as cur:
         cur.execute(sql, [link_id])
         rows = cur.fetchall()
     if not rows:
         return None
-    (row,) = rawsql.convert_rows(conn, [f for group in fields for f in group], rows)
+    (row,) = rawsql.convert_rows(conn, flat, rows)
     objs, start = [], 0
     for (model, _alias), group in zip(parts, fields, strict=True):
         objs.append(rawsql.instance(model, conn, group, row[start : start + len(group)]))
