@@ -6,7 +6,7 @@ from functools import wraps
 
 from django.shortcuts import render
 
-from jiayuan.accounts.services import household_link_resolve
+from jiayuan.accounts.services import household_link_resolve, household_link_token
 
 
 def with_household_link(view):
@@ -21,3 +21,11 @@ def with_household_link(view):
         return view(request, token, link, link.household, *args, **kwargs)
 
     return wrapped
+
+
+def page_token(request, link) -> str:
+    """The token the household opened this page with, for a panel's links: the same URL the
+    household already has (a fresh token, signed now, only where the request has none — signing
+    again gave a different URL each second)."""
+    match = getattr(request, "resolver_match", None)
+    return (match.kwargs.get("token") if match else None) or household_link_token(link)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
+from jiayuan.accounts.household_views import page_token
 from jiayuan.accounts.household_views import with_household_link as _with_link
-from jiayuan.accounts.services import household_link_token
 from jiayuan.bulletin import links, selectors, services
 from jiayuan.bulletin.models import PublicChannel
 
@@ -27,7 +27,7 @@ def panel(request, household, link):
     unread = sum(1 for n in notices if n.requires_ack and not n.is_read)
     return (
         "bulletin/household/panel.html",
-        {"token": household_link_token(link), "notices": notices, "unread": unread, "bulletin_url": bulletin_url},
+        {"token": page_token(request, link), "notices": notices, "unread": unread, "bulletin_url": bulletin_url},
     )
 
 

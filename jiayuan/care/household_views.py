@@ -11,19 +11,15 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from jiayuan.accounts.household_views import page_token
 from jiayuan.accounts.household_views import with_household_link as _with_link
-from jiayuan.accounts.services import household_link_token
 from jiayuan.care import forms, selectors, services
 from jiayuan.care.choices import OPEN_STATUSES, Category, Source, Status
 from jiayuan.care.models import CareRequest
 from jiayuan.core.forms import apply_service_errors
 from jiayuan.supplies.services import link_actor
 
-
-def _token(request, link) -> str:
-    """The token the household opened this page with (a fresh one only when there is none)."""
-    match = getattr(request, "resolver_match", None)
-    return (match.kwargs.get("token") if match else None) or household_link_token(link)
+_token = page_token
 
 
 def panel(request, household, link):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
-from jiayuan.accounts.services import household_link_resolve, household_link_token
+from jiayuan.accounts.household_views import page_token
+from jiayuan.accounts.services import household_link_resolve
 from jiayuan.gates import selectors
 
 
@@ -23,7 +24,7 @@ def panel(request, household, link):
     context = _context(household)
     if not context["waiting"] and not context["visits"]:
         return None
-    context["token"] = household_link_token(link)
+    context["token"] = page_token(request, link)
     return "gates/household/panel.html", context
 
 

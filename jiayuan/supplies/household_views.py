@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from jiayuan.accounts.household_views import page_token
 from jiayuan.accounts.household_views import with_household_link as _with_link
-from jiayuan.accounts.services import household_link_token
 from jiayuan.control.selectors import household_may_go_out
 from jiayuan.core.forms import apply_service_errors
 from jiayuan.supplies import forms, selectors, services
@@ -35,7 +35,7 @@ def panel(request, household, link):
     windows = AppointmentWindow.objects.filter(
         neighbourhood_id=household.neighbourhood_id, ends_at__gt=timezone.now()
     ).count()
-    token = household_link_token(link)
+    token = page_token(request, link)
     return (
         "supplies/household/panel.html",
         {"token": token, "open_count": open_count, "voting": len(voting), "windows": windows},

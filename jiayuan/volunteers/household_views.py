@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from jiayuan.accounts.household_views import page_token
 from jiayuan.accounts.household_views import with_household_link as _with_link
-from jiayuan.accounts.services import household_link_token
 from jiayuan.core.forms import apply_service_errors
 from jiayuan.supplies.services import link_actor
 from jiayuan.volunteers import forms, services
@@ -23,7 +23,7 @@ def panel(request, household, link):
     )
     return (
         "volunteers/household/panel.html",
-        {"token": household_link_token(link), "rows": rows},
+        {"token": page_token(request, link), "rows": rows},
     )
 
 
