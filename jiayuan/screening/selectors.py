@@ -174,6 +174,64 @@ def round_for_scan(*, user, round_id: int, resident_id: int | None) -> tuple[Rou
     return round_, _scanned(row[len(fields)])
 
 
+_TOKEN_ROUND_SQL: dict[tuple, tuple] = {}
+
+
+def round_for_token(*, key: str, round_id: int, resident_id: int | None):
+    """``round_for_scan`` with the scanner's bearer token read in the same statement (the scan's
+    hot path, as the gate's, ADR 0023): ``accounts``' token statement (token, user, active
+    assignments) with the round, its neighbourhood's street and the scanned resident's columns.
+    ``(user, round, scanned)``; None when the key names no live token of an active user (401);
+    404 when there is no such round or it is outside the user's ``SAMPLE`` scope (decided on the
+    row by ``core.scoping.permits``, by ``restrict`` where the row cannot tell)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from jiayuan.accounts.services import api_token_hash, api_token_statement, api_token_user
+    from jiayuan.core.scoping import permits
+
+    if not isinstance(round_id, int) or not 0 < round_id < 2**63:
+        raise Http404
+    if not key or not key.startswith("jy_"):
+        return None
+    conn = connections[DEFAULT_DB_ALIAS]  # a decision: always the primary
+    with_resident = resident_id is not None
+    cached = _TOKEN_ROUND_SQL.get((conn.alias, with_resident))
+    if cached is None:
+        qn = conn.ops.quote_name
+        fields = list(Round._meta.concrete_fields)
+        scanned_sql = _scanned_sql(0)[0] if with_resident else "NULL"
+        select = f"{rawsql.columns(fields, 'r0', conn)}, n.street_id, ({scanned_sql})"
+        joins = (
+            f"LEFT JOIN {qn(Round._meta.db_table)} r0 ON r0.id = %s "
+            f"LEFT JOIN {qn(Neighbourhood._meta.db_table)} n ON n.id = r0.neighbourhood_id "
+        )
+        sql, n_token = api_token_statement(conn, select=select, joins=joins)
+        cached = _TOKEN_ROUND_SQL[(conn.alias, with_resident)] = (fields, sql, n_token)
+    fields, sql, n_token = cached
+    # The parameters in the statement's order: the resident (in the SELECT list), the round (a
+    # join), the key (the WHERE).
+    params = [resident_id] if with_resident else []
+    with rawsql.hot_cursor(conn) as cur:
+        cur.execute(sql, [*params, round_id, api_token_hash(key)])
+        rows = cur.fetchall()
+    user = api_token_user(conn, rows)
+    if user is None:
+        return None
+    row = rows[0][n_token:]
+    n = len(fields)
+    if row[0] is None:
+        raise Http404
+    (values,) = rawsql.convert_rows(conn, fields, [row[:n]])
+    round_ = rawsql.instance(Round, conn, fields, values[:n])
+    paths = {"neighbourhood_id": round_.neighbourhood_id, "neighbourhood__street_id": row[n]}
+    allowed = permits(user, Action.SAMPLE, Round, paths)
+    if allowed is None:
+        allowed = restrict(Round.objects.filter(pk=round_.pk), user, Action.SAMPLE).exists()
+    if not allowed:
+        raise Http404
+    return user, round_, _scanned(row[n + 1])
+
+
 def _scanned(text: str | None) -> dict | None:
     if not text:
         return None

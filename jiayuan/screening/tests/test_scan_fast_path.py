@@ -274,7 +274,10 @@ def test_autocommit_scan_is_one_statement_without_begin_or_savepoint(live_scan, 
         second = live_scan({"tube": "N1", "resident_code": code(residents["b1"][1]), "idempotency_key": "b"})
     assert first.status_code == second.status_code == 201, (first.content, second.content)
     sqls = [q["sql"] for q in ctx.captured_queries]
-    assert len(sqls) == 6 and not any(q.upper().startswith(_TX) for q in sqls), sqls
+    # Two statements a scan (ADR 0023): the token read with the round and the resident, then
+    # the scan's one statement; no BEGIN, SAVEPOINT or COMMIT.
+    assert len(sqls) == 4 and not any(q.upper().startswith(_TX) for q in sqls), sqls
+    assert all("key_hash" in q and "screening_round" in q for q in sqls[::2]), sqls
     assert first.json()["fill"] == 1 and second.json()["fill"] == 2 and not second.json()["full"]
     tube = Tube.objects.get(round=round_, barcode="N1")
     assert (tube.fill_count, tube.status, tube.pool_size, tube.opened_by_id) == (2, "open", 5, sampler.pk)
