@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from jiayuan.accounts.services import household_link_resolve
+from jiayuan.accounts.services import household_link_parse, household_link_resolve
 from jiayuan.screening import services
 from jiayuan.screening.choices import AntigenResult, ReportChannel
 from jiayuan.screening.forms import AntigenForm
@@ -19,22 +19,15 @@ from jiayuan.screening.forms import AntigenForm
 
 @require_POST
 def antigen_report(request, token: str):
-    link = household_link_resolve(token)
-    if link is None:
-        return render(request, "places/household_link_invalid.html", status=404)
     form = AntigenForm(request.POST, request.FILES)
     back = reverse("household_home", args=[token]) + "#screening"
-    if not form.is_valid():
-        if "confirm_positive" in form.errors and "result" not in form.errors:
-            messages.error(request, form.errors["confirm_positive"][0])
-        else:
-            messages.error(request, _("请选择检测结果"))
-        return redirect(back)
-    if not form.cleaned_data.get("photo"):
-        # The day's first negative or invalid report: one statement (ADR 0019); anything else
-        # (a positive, a photo, a second report, a resident not of this household) below.
+    parsed = household_link_parse(token)
+    if parsed is not None and form.is_valid() and not form.cleaned_data.get("photo"):
+        # The day's first negative or invalid report: the link (live, its household's resident)
+        # and the report in ONE statement (ADR 0019, ADR 0023); anything else — a dead link, a
+        # positive, a photo, a second report — is answered below, the link read first.
         name = services.antigen_report_fast(
-            household_id=link.household_id,
+            link=parsed,
             resident_id=form.cleaned_data["resident"],
             date=timezone.localdate(),
             result=form.cleaned_data["result"],
@@ -42,6 +35,15 @@ def antigen_report(request, token: str):
         if name is not None:
             messages.success(request, _("已上报: %(name)s") % {"name": name})
             return redirect(back)
+    link = household_link_resolve(token)
+    if link is None:
+        return render(request, "places/household_link_invalid.html", status=404)
+    if not form.is_valid():
+        if "confirm_positive" in form.errors and "result" not in form.errors:
+            messages.error(request, form.errors["confirm_positive"][0])
+        else:
+            messages.error(request, _("请选择检测结果"))
+        return redirect(back)
     resident = link.household.residents.select_related("household").filter(pk=form.cleaned_data["resident"]).first()
     if resident is None:
         raise Http404

@@ -24,6 +24,9 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
 
+from jiayuan.accounts.models import HouseholdLink
+from jiayuan.accounts.services import household_link_used
+
 # Imported into this module so tests can patch ``jiayuan.screening.services.zone_levels``.
 from jiayuan.control.selectors import residents_with_open_case, zone_levels
 from jiayuan.core import context, crypto, rawsql
@@ -1573,7 +1576,13 @@ def antigen_report_submit(
 
 
 def antigen_report_fast(
-    *, household_id: int, resident_id: int, date: dt.date, result: str, channel: str = ReportChannel.HOUSEHOLD
+    *,
+    household_id: int | None = None,
+    resident_id: int,
+    date: dt.date,
+    result: str,
+    channel: str = ReportChannel.HOUSEHOLD,
+    link: tuple[int, str] | None = None,
 ) -> str | None:
     """A household's first negative or invalid report of the day for one of its residents, in ONE
     statement (PostgreSQL; ADR 0019): the report and its audit event (as ``antigen_report_submit``
@@ -1581,14 +1590,22 @@ def antigen_report_fast(
     resident's name, or ``None`` when the caller must take ``antigen_report_submit``, which gives
     the exact answer: a positive (the retest list, the event), a photo, a second report the same
     day (an update), a resident not of this household, a date outside the last 7 days, SQLite, a
-    caller's transaction, or a report table with columns this statement does not know."""
+    caller's transaction, or a report table with columns this statement does not know.
+
+    ``link``: the household link's ``(id, nonce)`` (``accounts.services.household_link_parse``)
+    instead of ``household_id``: the link is then read by the same statement — live (not revoked,
+    the same nonce) and the resident of its household, else nothing is written and None — and its
+    use recorded as ``household_link_resolve`` records it (ADR 0023)."""
     today = timezone.localdate()
+    if link is not None:
+        household_id = 0  # the link's own household, read by the statement
     if (
         connection.vendor != "postgresql"
         or connection.in_atomic_block
         or result not in (AntigenResult.NEGATIVE, AntigenResult.INVALID)
         or not 0 <= (today - date).days <= 7
-        or not (0 < resident_id < 2**63 and 0 < household_id < 2**63)
+        or not (0 < resident_id < 2**63 and 0 <= household_id < 2**63)
+        or (link is None and not household_id)
     ):
         return None
     now = timezone.now()
@@ -1611,10 +1628,17 @@ def antigen_report_fast(
         return None  # the model changed: the ORM path knows it
     qn = connection.ops.quote_name
     ctx = context.current()
+    if link is None:
+        whose = "r.household_id = %(household)s"
+        link_cols, link_join = "NULL::timestamptz AS last_used_at", ""
+    else:
+        whose = "l.id = %(link)s AND l.nonce = %(nonce)s AND l.revoked_at IS NULL"
+        link_cols = "l.last_used_at AS last_used_at"
+        link_join = f"JOIN {qn(HouseholdLink._meta.db_table)} l ON l.household_id = r.household_id "
     sql = (
-        "WITH p AS (SELECT r.id, r.name, r.neighbourhood_id, h.building_id "  # noqa: S608 - names from the models
+        f"WITH p AS (SELECT r.id, r.name, r.neighbourhood_id, h.building_id, {link_cols} "  # noqa: S608
         f"FROM {qn(Resident._meta.db_table)} r JOIN {qn(Household._meta.db_table)} h ON h.id = r.household_id "
-        "WHERE r.id = %(resident)s AND r.household_id = %(household)s), "
+        f"{link_join}WHERE r.id = %(resident)s AND {whose}), "
         f"i AS (INSERT INTO {qn(AntigenReport._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         f"SELECT {', '.join(values[f.attname] for f in fields)} FROM p ON CONFLICT DO NOTHING "
         "RETURNING id, resident_id, neighbourhood_id), "
@@ -1623,11 +1647,13 @@ def antigen_report_fast(
         "SELECT %(now)s, NULL, 'household-link', 'screening.antigen_report', %(type)s, i.id::text, "
         "'#' || i.resident_id || ' ' || %(date_text)s || ' ' || %(result)s, i.neighbourhood_id, %(changes)s::jsonb, "
         "%(ip)s, %(ua)s, %(ctx_channel)s FROM i) "
-        "SELECT p.name FROM p, i"
+        "SELECT p.name, p.last_used_at FROM p, i"
     )
     params = {
         "resident": resident_id,
         "household": household_id,
+        "link": link[0] if link else 0,
+        "nonce": link[1] if link else "",
         "date": date,
         "date_text": date.isoformat(),
         "result": result,
@@ -1642,7 +1668,11 @@ def antigen_report_fast(
     with rawsql.hot_cursor(connection) as cur:
         cur.execute(sql, params)
         row = cur.fetchone()
-    return row[0] if row else None
+    if row is None:
+        return None
+    if link is not None:
+        household_link_used(link[0], row[1])
+    return row[0]
 
 
 def _antigen_positive(*, actor, report: AntigenReport, resident: Resident) -> None:

@@ -77,3 +77,29 @@ def test_household_page_report_through_the_fast_path_then_the_exact_one(househol
     assert AuditEvent.objects.filter(action="screening.antigen_report_update").count() == 1
     assert client.post(url, {"resident": neighbour.pk, "result": "negative"}).status_code == 404
     assert not AntigenReport.objects.filter(resident=neighbour).exists()
+
+
+def test_the_link_is_read_by_the_report_statement(household, household2, make_resident):
+    """With the link's (id, nonce) the statement checks the link itself (ADR 0023): live, the same
+    nonce, the resident of its household; its use is recorded as household_link_resolve does."""
+    from jiayuan.accounts.models import HouseholdLink
+
+    me, neighbour = make_resident(household, name="王芳"), make_resident(household2, name="李四")
+    today = timezone.localdate()
+    link = account_services.household_link_issue(actor=None, household=household)
+    parsed = account_services.household_link_parse(account_services.household_link_token(link))
+    assert parsed == (link.pk, link.nonce)
+    # Another household's resident, a wrong nonce: nothing written.
+    assert services.antigen_report_fast(link=parsed, resident_id=neighbour.pk, date=today, result="negative") is None
+    assert services.antigen_report_fast(link=(link.pk, "x"), resident_id=me.pk, date=today, result="negative") is None
+    assert not AntigenReport.objects.exists()
+    assert services.antigen_report_fast(link=parsed, resident_id=me.pk, date=today, result="negative") == "王芳"
+    assert HouseholdLink.objects.get(pk=link.pk).last_used_at is not None
+    # Revoked (a new link issued): the old token writes nothing, through the page it is the 404 page.
+    account_services.household_link_issue(actor=None, household=household)
+    other = make_resident(household, name="王强")
+    assert services.antigen_report_fast(link=parsed, resident_id=other.pk, date=today, result="negative") is None
+    old_token = account_services.household_link_token(link)
+    r = Client().post(f"/h/{old_token}/screening/antigen/", {"resident": other.pk, "result": "negative"})
+    assert r.status_code == 404
+    assert AntigenReport.objects.count() == 1
