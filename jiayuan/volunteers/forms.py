@@ -125,11 +125,10 @@ class ShiftForm(forms.Form):
     def clean(self):
         data = super().clean()
         kind, ref = data.get("place_kind"), data.get("place_ref") or ""
-        offered = dict(self.places.get(kind, ()))
-        if offered and not ref:
+        # The page asks for one of the offered places (whether a ref fits its kind and
+        # neighbourhood is the service's rule, for the API too).
+        if self.places.get(kind) and not ref:
             self.add_error("place_ref", _("请选择%(kind)s") % {"kind": dict(PlaceKind.choices)[kind]})
-        elif ref and ref not in offered:
-            self.add_error("place_ref", _("所选地点与地点类型不符"))
         return data
 
 

@@ -31,7 +31,7 @@ from jiayuan.core.models import AuditEvent
 from jiayuan.people import normalize
 from jiayuan.screening import selectors as screening
 from jiayuan.screening.choices import AntigenResult, RetestStatus
-from jiayuan.volunteers.choices import AssignmentSource, AssignmentStatus, Skill, TeamKind, VolunteerStatus
+from jiayuan.volunteers.choices import AssignmentSource, AssignmentStatus, PlaceKind, Skill, TeamKind, VolunteerStatus
 from jiayuan.volunteers.models import HOLDING, Shift, ShiftAssignment, Team, TeamMembership, Volunteer
 
 V = VolunteerStatus
@@ -398,10 +398,16 @@ def shift_create(
     place_ref = (place_ref or "").strip()
     if place_ref:
         label = dict(extensions.place_choices(place_kind, team.neighbourhood_id)).get(place_ref)
-        if label is None:
-            errors["place_ref"] = [_("不是本居民区可选的地点")]
-        else:
+        if label is not None:
             place = str(label)
+        elif any(
+            place_ref in dict(extensions.place_choices(kind, team.neighbourhood_id))
+            for kind in PlaceKind.values
+            if kind != place_kind
+        ):
+            errors["place_ref"] = [_("所选地点与地点类型不符")]
+        else:
+            errors["place_ref"] = [_("不是本居民区可选的地点")]
     if start == end:
         errors["end"] = [_("结束时间不能与开始时间相同")]
     if not needed or needed < 1 or needed > 500:
