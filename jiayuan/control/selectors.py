@@ -712,33 +712,28 @@ def household_go_out_decision(household, zone_level: str | None = None) -> str |
     return _kept_home([household.pk], timezone.localdate()).get(household.pk)
 
 
-def zone_and_go_out_sql(conn, now: dt.datetime, today: dt.date, *, household: str = "", building: str = ""):
-    """``household_zone_and_go_out``'s statement: ``(sql, params)`` of ONE row of nine columns —
-    the building's neighbourhood, stored level, next change, last positive, its own override in
-    force, its compound's, a case at home, a home quarantine, a home quarantine with a follow-up
-    stage — for ``zone_and_go_out_answer``.
+def zone_and_go_out_sql(conn, *, household: str = "", building: str = "") -> str:
+    """``household_zone_and_go_out``'s statement: ONE row of nine columns — the building's
+    neighbourhood, stored level, next change, last positive, its own override in force, its
+    compound's, a case at home, a home quarantine, a home quarantine with a follow-up stage — for
+    ``zone_and_go_out_values`` and ``zone_and_go_out_answer``; its parameters from
+    ``zone_and_go_out_params``.
 
     Written out (the same query built with the ORM's Subquery/Exists cost twice the CPU of the
     three queries it replaces; this is the gate's hot path). ``household`` and ``building``: SQL
     expressions of the caller's own statement when it embeds this one (the gate's scan reads it
     as a LATERAL subquery of its resident's row, ``h.id`` and ``h.building_id``); empty: they are
-    the first and last of ``params``' placeholders' places, for the caller to fill (see
-    ``_zone_and_go_out_row``). Table names come from the models, dates and times go through the
-    backend's adaptation."""
+    parameters. Table names come from the models."""
     qn = conn.ops.quote_name
-    ops = conn.ops
     o, c, q = (qn(m._meta.db_table) for m in (ZoneOverride, Case, Quarantine))
-    at = ops.adapt_datetimefield_value(now)
-    on = ops.adapt_datefield_value(today)
-    stay = list(_STAY_HOME_KINDS)
-    kinds = ", ".join(["%s"] * len(stay))
+    kinds = ", ".join(["%s"] * len(_STAY_HOME_KINDS))
     hid = household or "%s"
     override = (
         f"(SELECT o.level FROM {o} o WHERE {{where}} AND o.ended_at IS NULL AND o.starts_at <= %s "  # noqa: S608
         "AND o.expires_at > %s ORDER BY o.created_at DESC, o.id DESC LIMIT 1)"
     )
     live = f"SELECT 1 FROM {q} q WHERE q.household_id = {hid} AND q.status = %s AND q.start_on <= %s"  # noqa: S608
-    sql = (
+    return (
         "SELECT b.neighbourhood_id, zs.level, zs.next_change_on, zs.last_positive_on, "  # noqa: S608
         f"{override.format(where='o.building_id = b.id')}, "
         f"{override.format(where='o.building_id IS NULL AND o.compound_id = b.compound_id')}, "
@@ -748,27 +743,18 @@ def zone_and_go_out_sql(conn, now: dt.datetime, today: dt.date, *, household: st
         f"FROM {qn(Building._meta.db_table)} b "
         f"LEFT JOIN {qn(ZoneStatus._meta.db_table)} zs ON zs.building_id = b.id WHERE b.id = {building or '%s'}"
     )
-    h = [] if household else [None]  # placeholders for the household id, filled by the caller
+
+
+def zone_and_go_out_params(conn, now: dt.datetime, today: dt.date, household=None) -> list:
+    """``zone_and_go_out_sql``'s parameters, in order. ``household`` (with ``pk`` and
+    ``building_id``) when the statement has them as parameters; None when it is embedded."""
+    at = conn.ops.adapt_datetimefield_value(now)
+    on = conn.ops.adapt_datefield_value(today)
+    stay = list(_STAY_HOME_KINDS)
+    h = [] if household is None else [household.pk]
     active = QuarantineStatus.ACTIVE.value
-    params = [
-        at,
-        at,
-        at,
-        at,
-        *h,
-        CaseStatus.AT_HOME.value,
-        *h,
-        active,
-        on,
-        *stay,
-        *h,
-        active,
-        on,
-        *stay,
-        *stay,
-        *([] if building else [None]),
-    ]
-    return sql, params
+    params = [at, at, at, at, *h, CaseStatus.AT_HOME.value, *h, active, on, *stay, *h, active, on, *stay, *stay]
+    return params if household is None else [*params, household.building_id]
 
 
 def _zone_and_go_out_row(household, now: dt.datetime, today: dt.date):
@@ -778,10 +764,8 @@ def _zone_and_go_out_row(household, now: dt.datetime, today: dt.date):
     from jiayuan.core import rawsql
 
     conn = connections[router.db_for_read(Building)]
-    sql, params = zone_and_go_out_sql(conn, now, today)
-    params = [household.pk if p is None else p for p in params[:-1]] + [household.building_id]
     with rawsql.hot_cursor(conn) as cur:
-        cur.execute(sql, params)
+        cur.execute(zone_and_go_out_sql(conn), zone_and_go_out_params(conn, now, today, household))
         row = cur.fetchone()
     return zone_and_go_out_values(conn, row)
 

@@ -8,6 +8,10 @@ goes through the backend's converters (SQLite dates and booleans) before ``Model
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import itertools
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -63,8 +67,6 @@ def session_prepared(conn, name: str, types: Sequence[str], sql: str) -> str | N
     backend's pid) prepares again."""
     if conn.vendor != "postgresql" or getattr(settings, "DATABASE_PGBOUNCER", False):
         return None
-    import hashlib
-
     from django.db import connections
 
     conn = connections[conn.alias]  # this thread's wrapper (``django.db.connection`` is a proxy)
@@ -73,12 +75,12 @@ def session_prepared(conn, name: str, types: Sequence[str], sql: str) -> str | N
     pid = conn.connection.info.backend_pid
     done = conn.__dict__.setdefault("_jiayuan_session_prepared", {})
     if done.get(full) != pid:
-        parts = sql.replace("%%", "\0").split("%s")
-        if len(parts) - 1 != len(types):
-            raise ValueError(f"{name}: {len(parts) - 1} placeholders, {len(types)} types")
-        body = "".join(f"{part}${i}" for i, part in enumerate(parts[:-1], start=1)) + parts[-1]
+        numbers = itertools.count(1)
+        body = re.sub(r"%%|%s", lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", sql)
+        if next(numbers) - 1 != len(types):
+            raise ValueError(f"{name}: the placeholders and {len(types)} types do not match")
         with conn.cursor() as cur:
-            cur.execute(f"PREPARE {full} ({', '.join(types)}) AS {body.replace(chr(92) + '0', '%')}")
+            cur.execute(f"PREPARE {full} ({', '.join(types)}) AS {body}")
         done[full] = pid
     return full
 
@@ -90,22 +92,18 @@ def session_prepared_forget(conn) -> None:
     connections[conn.alias].__dict__.pop("_jiayuan_session_prepared", None)
 
 
-_DEBUG_WRAPPER: list = []
-
-
+@functools.cache
 def _debug_wrapper():
     """PostgreSQL's debug cursor wrapper, logging the statement as written: psycopg keeps no
     client-side text of a prepared statement, so Django's ``last_executed_query`` would log None
     (a test reading ``connection.queries`` would find no SQL)."""
-    if not _DEBUG_WRAPPER:
-        from django.db.backends.postgresql.base import CursorDebugWrapper
+    from django.db.backends.postgresql.base import CursorDebugWrapper
 
-        class HotCursorDebugWrapper(CursorDebugWrapper):
-            def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
-                return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
+    class HotCursorDebugWrapper(CursorDebugWrapper):
+        def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+            return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
 
-        _DEBUG_WRAPPER.append(HotCursorDebugWrapper)
-    return _DEBUG_WRAPPER[0]
+    return HotCursorDebugWrapper
 
 
 _CONVERTERS: dict[tuple, list] = {}

@@ -18,7 +18,17 @@ from django.http import Http404
 
 from jiayuan.core.permissions import role_can
 
-__all__ = ["LEVELS", "can", "get_scoped_or_404", "permits", "restrict", "roles", "scope_ids", "scope_sql"]
+__all__ = [
+    "LEVELS",
+    "can",
+    "get_scoped_or_404",
+    "permits",
+    "require_row",
+    "restrict",
+    "roles",
+    "scope_ids",
+    "scope_sql",
+]
 
 LEVELS = ("street", "neighbourhood", "compound", "building")
 
@@ -119,6 +129,16 @@ def permits(user, action: str, model: type[Model], values: dict) -> bool | None:
         elif values[path] in ids:
             return True
     return None if undecided else False
+
+
+def require_row(user, action: str, model: type[Model], pk: int, values: dict) -> None:
+    """404 unless ``user`` may ``action`` on the ``model`` row ``pk`` whose scope paths have these
+    ``values`` (``permits``; ``restrict`` asked where the values cannot tell)."""
+    allowed = permits(user, action, model, values)
+    if allowed is None:
+        allowed = restrict(model._default_manager.filter(pk=pk), user, action).exists()
+    if not allowed:
+        raise Http404
 
 
 def can(user, action: str, obj: Model | None = None) -> bool:

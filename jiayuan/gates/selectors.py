@@ -123,9 +123,14 @@ def scan_for_token(*, key: str, gate_id: int, resident_code: str = "", zone: boo
     from django.http import Http404
 
     from jiayuan.accounts.services import api_token_hash, api_token_statement, api_token_user
-    from jiayuan.control.selectors import zone_and_go_out_answer, zone_and_go_out_sql, zone_and_go_out_values
+    from jiayuan.control.selectors import (
+        zone_and_go_out_answer,
+        zone_and_go_out_params,
+        zone_and_go_out_sql,
+        zone_and_go_out_values,
+    )
     from jiayuan.core import rawsql
-    from jiayuan.core.scoping import permits
+    from jiayuan.core.scoping import require_row
     from jiayuan.gates.models import GateSettings
     from jiayuan.gates.services import Who
     from jiayuan.people.models import Resident
@@ -157,15 +162,15 @@ def scan_for_token(*, key: str, gate_id: int, resident_code: str = "", zone: boo
             f"LEFT JOIN {qn(Building._meta.db_table)} bb ON bb.id = h.building_id "
         )
         if zone:
-            zone_sql, _params = zone_and_go_out_sql(conn, now, today, household="h.id", building="h.building_id")
             select += ", z.*"
+            zone_sql = zone_and_go_out_sql(conn, household="h.id", building="h.building_id")
             joins += f"LEFT JOIN LATERAL ({zone_sql}) z ON TRUE "
         sql, n_token = api_token_statement(conn, select=select, joins=joins)
         cached = _TOKEN_SCAN_SQL[(conn.alias, zone)] = (g_fields, s_fields, sql, n_token)
     g_fields, s_fields, sql, n_token = cached
     params = [gate_id, resident_id or 0]
     if zone:
-        params += zone_and_go_out_sql(conn, now, today, household="h.id", building="h.building_id")[1]
+        params += zone_and_go_out_params(conn, now, today)
     with rawsql.hot_cursor(conn) as cur:
         cur.execute(sql, [*params, api_token_hash(key)])
         rows = cur.fetchall()
@@ -179,11 +184,7 @@ def scan_for_token(*, key: str, gate_id: int, resident_code: str = "", zone: boo
     (g_values,) = rawsql.convert_rows(conn, g_fields, [row[:n]])
     gate = rawsql.instance(Gate, conn, g_fields, g_values[:n])
     paths = {"compound_id": gate.compound_id, "neighbourhood_id": gate.neighbourhood_id}
-    allowed = permits(user, Action.PASS_GATE, Gate, {**paths, "neighbourhood__street_id": row[n + m]})
-    if allowed is None:
-        allowed = restrict(Gate.objects.filter(pk=gate.pk), user, Action.PASS_GATE).exists()
-    if not allowed:
-        raise Http404
+    require_row(user, Action.PASS_GATE, Gate, gate.pk, {**paths, "neighbourhood__street_id": row[n + m]})
     if row[n] is not None:
         (s_values,) = rawsql.convert_rows(conn, s_fields, [row[n : n + m]])
         gate.scan_settings = rawsql.instance(GateSettings, conn, s_fields, s_values[:m])

@@ -187,7 +187,7 @@ def round_for_token(*, key: str, round_id: int, resident_id: int | None):
     from django.db import DEFAULT_DB_ALIAS, connections
 
     from jiayuan.accounts.services import api_token_hash, api_token_statement, api_token_user
-    from jiayuan.core.scoping import permits
+    from jiayuan.core.scoping import require_row
 
     if not isinstance(round_id, int) or not 0 < round_id < 2**63:
         raise Http404
@@ -224,11 +224,7 @@ def round_for_token(*, key: str, round_id: int, resident_id: int | None):
     (values,) = rawsql.convert_rows(conn, fields, [row[:n]])
     round_ = rawsql.instance(Round, conn, fields, values[:n])
     paths = {"neighbourhood_id": round_.neighbourhood_id, "neighbourhood__street_id": row[n]}
-    allowed = permits(user, Action.SAMPLE, Round, paths)
-    if allowed is None:
-        allowed = restrict(Round.objects.filter(pk=round_.pk), user, Action.SAMPLE).exists()
-    if not allowed:
-        raise Http404
+    require_row(user, Action.SAMPLE, Round, round_.pk, paths)
     return user, round_, _scanned(row[n + 1])
 
 

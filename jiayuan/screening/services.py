@@ -1597,15 +1597,13 @@ def antigen_report_fast(
     the same nonce) and the resident of its household, else nothing is written and None — and its
     use recorded as ``household_link_resolve`` records it (ADR 0023)."""
     today = timezone.localdate()
-    if link is not None:
-        household_id = 0  # the link's own household, read by the statement
+    whose_ok = link is not None or (household_id is not None and 0 < household_id < 2**63)
     if (
         connection.vendor != "postgresql"
         or connection.in_atomic_block
         or result not in (AntigenResult.NEGATIVE, AntigenResult.INVALID)
         or not 0 <= (today - date).days <= 7
-        or not (0 < resident_id < 2**63 and 0 <= household_id < 2**63)
-        or (link is None and not household_id)
+        or not (0 < resident_id < 2**63 and whose_ok)
     ):
         return None
     now = timezone.now()
@@ -1651,7 +1649,7 @@ def antigen_report_fast(
     )
     params = {
         "resident": resident_id,
-        "household": household_id,
+        "household": household_id or 0,
         "link": link[0] if link else 0,
         "nonce": link[1] if link else "",
         "date": date,
