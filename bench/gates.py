@@ -230,6 +230,7 @@ def main() -> None:
             # The ceiling and the scans in alternating slices: both see the same load (bench/_harness.py).
             top, res = h.alternate(server, jobs, clients=args.clients)
             print(f"  run {run} ceiling: {top.rate():,.0f} req/s; p50 {top.p(50) * 1000:.1f} ms ({top.load})")
+            print(f"    ceiling's {top.cpu_line(len(top.results))}")
             report = check(res, expected, nb.pk)
             connection.close()
             fig = h.Figure("gate passage", res.rate(report["acknowledged"]), top.rate(), res.p(50), res.p(99), res.load)

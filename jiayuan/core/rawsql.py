@@ -8,6 +8,7 @@ goes through the backend's converters (SQLite dates and booleans) before ``Model
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -43,11 +44,28 @@ def hot_cursor(conn) -> Iterator[Any]:
 
     conn.close_if_health_check_failed()
     conn.ensure_connection()
+    # One server-binding cursor per connection, used again by the next hot statement: a new
+    # psycopg cursor builds its own adapters map, which cost a scan as much as binding its
+    # parameters. A nested use (a hot statement inside another's block) gets a cursor of its own.
+    kept = conn.__dict__.get("_jiayuan_hot_cursor")
+    reuse = kept is not None and kept[0] is conn.connection and not kept[1].closed and not kept[2]
     with conn.wrap_database_errors:
-        raw = ServerBindingCursor(conn.connection)
-        cur = _debug_wrapper()(raw, conn) if conn.queries_logged else conn.make_cursor(raw)
-    with cur:
+        raw = kept[1] if reuse else ServerBindingCursor(conn.connection)
+    if reuse:
+        kept[2] = True
+    elif kept is None or kept[0] is not conn.connection or kept[1].closed:
+        conn.__dict__["_jiayuan_hot_cursor"] = kept = [conn.connection, raw, True]
+    else:
+        kept = None  # nested: this cursor is closed after its block
+    cur = _debug_wrapper()(raw, conn) if conn.queries_logged else conn.make_cursor(raw)
+    try:
         yield cur
+    finally:
+        if kept is not None and kept[1] is raw:
+            kept[2] = False
+        else:
+            with contextlib.suppress(Exception):
+                raw.close()
 
 
 def columns(fields: Sequence[Field], alias: str, conn) -> str:

@@ -5,15 +5,28 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
-from jiayuan.control.selectors import households_may_go_out
+from jiayuan.accounts.services import api_token_hash, api_token_statement, api_token_user
+from jiayuan.control.selectors import (
+    households_may_go_out,
+    zone_and_go_out_answer,
+    zone_and_go_out_params,
+    zone_and_go_out_sql,
+    zone_and_go_out_values,
+)
+from jiayuan.core import rawsql
 from jiayuan.core.permissions import Action
-from jiayuan.core.scoping import get_scoped_or_404, restrict
+from jiayuan.core.scoping import get_scoped_or_404, require_row, restrict, scope_sql
 from jiayuan.gates.choices import PARCEL_WAITING, Direction, GateState, ParcelStatus, Reason, Subject
-from jiayuan.gates.models import Gate, GatePassage, GateStateChange, Parcel, Pass
-from jiayuan.gates.services import settings_for
+from jiayuan.gates.models import Gate, GatePassage, GateSettings, GateStateChange, Parcel, Pass
+from jiayuan.gates.services import Who, settings_for
+from jiayuan.people.models import Resident
+from jiayuan.places.models import Building, Household, Neighbourhood
+from jiayuan.screening.codes import parse_sampling_code
 
 __all__ = [
     "daily_totals",
@@ -52,17 +65,6 @@ def gate_for_scan(*, user, gate_id: int, resident_code: str = ""):
     the decision needs). ``(gate, who)``; ``who`` is None when the code is not a sampling code
     (a pass code, a visitor, a vehicle: the service reads those). Falls back to the ORM
     (``gate_get``) where the user's scope is not a plain column condition."""
-    from django.db import DEFAULT_DB_ALIAS, connections
-    from django.http import Http404
-
-    from jiayuan.core import rawsql
-    from jiayuan.core.scoping import scope_sql
-    from jiayuan.gates.models import GateSettings
-    from jiayuan.gates.services import Who
-    from jiayuan.people.models import Resident
-    from jiayuan.places.models import Building, Household
-    from jiayuan.screening.codes import parse_sampling_code
-
     connection = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     scope = scope_sql(Gate, user, Action.PASS_GATE, "g", connection)
     if scope is None:
@@ -119,24 +121,6 @@ def scan_for_token(*, key: str, gate_id: int, resident_code: str = "", zone: boo
     active user (401). The gate goes through the user's PASS_GATE scope (``core.scoping.permits``
     on the row's scope columns, or ``restrict`` where those cannot tell): outside it, or no such
     gate, is a 404."""
-    from django.db import DEFAULT_DB_ALIAS, connections
-    from django.http import Http404
-
-    from jiayuan.accounts.services import api_token_hash, api_token_statement, api_token_user
-    from jiayuan.control.selectors import (
-        zone_and_go_out_answer,
-        zone_and_go_out_params,
-        zone_and_go_out_sql,
-        zone_and_go_out_values,
-    )
-    from jiayuan.core import rawsql
-    from jiayuan.core.scoping import require_row
-    from jiayuan.gates.models import GateSettings
-    from jiayuan.gates.services import Who
-    from jiayuan.people.models import Resident
-    from jiayuan.places.models import Building, Household, Neighbourhood
-    from jiayuan.screening.codes import parse_sampling_code
-
     if not key or not key.startswith("jy_"):
         return None
     conn = connections[DEFAULT_DB_ALIAS]  # a decision: always the primary

@@ -23,7 +23,7 @@ from jiayuan.control import services as control_services
 from jiayuan.control.choices import ZoneLevel
 from jiayuan.control.selectors import household_go_out_decision, household_zone_and_go_out
 from jiayuan.core import rawsql
-from jiayuan.core.audit import audit_event, audit_record
+from jiayuan.core.audit import audit_record, audit_values
 from jiayuan.core.idempotency import MAX_KEY_LENGTH, MSG_BAD_KEY
 from jiayuan.core.models import AuditEvent
 from jiayuan.gates.choices import (
@@ -448,11 +448,30 @@ def _clean_vehicle(vehicle: dict) -> dict:
 RETRY_ACROSS_MIDNIGHT = dt.time(0, 10)
 
 
+_REPLAY_SQL: dict[str, tuple[list, str]] = {}
+
+
 def _replay(gate: Gate, key: str, day: dt.date) -> PassageOutcome | None:
-    """The passage a retry with the same key already stored, answered as the first time."""
-    passage = GatePassage.objects.filter(gate_id=gate.pk, day=day, idempotency_key=key).first()
-    if passage is None:
+    """The passage a retry with the same key already stored, answered as the first time: one
+    hand-written statement on the primary (a retried scan is a scan too: the hot path)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    cached = _REPLAY_SQL.get(conn.alias)
+    if cached is None:
+        qn = conn.ops.quote_name
+        fields = list(GatePassage._meta.concrete_fields)
+        sql = (
+            f"SELECT {rawsql.columns(fields, 'x', conn)} FROM {qn(GatePassage._meta.db_table)} x "  # noqa: S608
+            f"WHERE x.{qn('gate_id')} = %s AND x.{qn('day')} = %s AND x.{qn('idempotency_key')} = %s"
+        )
+        cached = _REPLAY_SQL[conn.alias] = (fields, sql)
+    fields, sql = cached
+    with rawsql.hot_cursor(conn) as cur:
+        cur.execute(sql, [gate.pk, conn.ops.adapt_datefield_value(day), key])
+        row = cur.fetchone()
+    if row is None:
         return None
+    (values,) = rawsql.convert_rows(conn, fields, [row])
+    passage = rawsql.instance(GatePassage, conn, fields, values)
     return PassageOutcome(passage=passage, message=passage.message, replayed=True)
 
 
@@ -567,15 +586,14 @@ def passage_record(
                 if presence:
                     resident_ = Resident.objects.get(pk=who.resident_id)
                     people_services.resident_update(actor=actor, resident=resident_, presence=presence)
-        elif not _insert_audited(actor, passage):  # a retry: the first answer, word for word
-            return PassageOutcome(
-                passage=passage, message=passage.message, name=outcome.name, place=outcome.place, replayed=True
-            )
+        else:
+            _insert_audited(actor, passage)
     except IntegrityError:
         # A retry with the same key (or a concurrent one) was stored first: its answer is ours.
         replay = _replay(gate, key, today) if key else None
         if replay is None:
             raise
+        replay.name, replay.place = outcome.name, outcome.place
         return replay
     return outcome
 
@@ -626,63 +644,49 @@ def _insert_sql() -> tuple[list, list, str]:
             a_exprs.append("'#' || p.id || %s")
         else:
             a_exprs.append("%s")
+    # A retry inserts nothing and returns no row: the caller reads the first answer from the table
+    # (a retry is one scan in ten at worst; reading it here too, in the same statement, cost
+    # every scan as much PostgreSQL CPU as the passage's own insert, ADR 0023).
     sql = (
         f"WITH p AS (INSERT INTO {qn(GatePassage._meta.db_table)} "  # noqa: S608 (names from the models)
         f"({', '.join(qn(f.column) for f in p_fields)}) VALUES ({', '.join(['%s'] * len(p_fields))}) "
         "ON CONFLICT DO NOTHING RETURNING id), "
         f"a AS (INSERT INTO {qn(AuditEvent._meta.db_table)} ({', '.join(qn(f.column) for f in a_fields)}) "
         f"SELECT {', '.join(a_exprs)} FROM p) "
-        # A retry: the passage stored first under this key, read by the same statement (visible
-        # when it was committed before this statement began; a concurrent twin is not, and the
-        # caller replays it from the table).
-        "SELECT id, NULL, NULL, NULL FROM p UNION ALL "
-        f"SELECT x.id, x.{qn('allowed')}, x.{qn('reason')}, x.{qn('message')} FROM {qn(GatePassage._meta.db_table)} x "
-        f"WHERE x.{qn('gate_id')} = %s AND x.{qn('day')} = %s AND x.{qn('idempotency_key')} = %s "
-        f"AND x.{qn('idempotency_key')} <> '' AND NOT EXISTS (SELECT 1 FROM p)"
+        "SELECT id FROM p"
     )
     _INSERT_SQL[connection.alias] = (p_fields, a_fields, sql)
     return _INSERT_SQL[connection.alias]
 
 
-def _insert_audited(actor, passage: GatePassage) -> bool:
+def _insert_audited(actor, passage: GatePassage) -> None:
     """PostgreSQL, autocommit: the passage and its audit event (as ``audit_record`` writes it) in
     ONE statement of data-modifying CTEs; ``ON CONFLICT DO NOTHING`` on the passage's idempotency
-    key, so a retry inserts nothing. True: ``passage`` is stored. False: a retry, and ``passage``
-    now carries the first passage's id, decision and message (the same statement read them) —
-    the first answer. Raises ``IntegrityError`` when a concurrent twin holds the key but is not
-    visible yet: the caller replays it from the table."""
+    key, so a retry inserts nothing. Raises ``IntegrityError`` when nothing was inserted (a retry,
+    or a concurrent twin: the insert waited for it to commit): the caller replays the passage
+    stored under the key."""
     p_fields, a_fields, sql = _insert_sql()
     conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: each field asks it for its ops
     p_values = rawsql.prep_save(conn, p_fields, [getattr(passage, f.attname) for f in p_fields])
-    event = audit_event(
+    event = audit_values(
         actor=actor,
         action="gates.passage",
         object_type=GatePassage._meta.label_lower,
         object_id="0",
+        object_repr=f" {passage.who_masked}"[:190],  # after '#<id>', which the statement writes
         neighbourhood_id=passage.neighbourhood_id,
         changes=_audit_changes(passage),
     )
-    event.created_at = passage.at
+    event["created_at"] = passage.at
     a_fields_set = [f for f in a_fields if f.attname != "object_id"]
-    a_values = rawsql.prep_save(
-        conn,
-        a_fields_set,
-        [
-            f" {passage.who_masked}"[:190] if f.attname == "object_repr" else getattr(event, f.attname)
-            for f in a_fields_set
-        ],
-    )
+    a_values = rawsql.prep_save(conn, a_fields_set, [event[f.attname] for f in a_fields_set])
     with rawsql.hot_cursor(conn) as cur:
-        cur.execute(sql, [*p_values, *a_values, passage.gate_id, passage.day, passage.idempotency_key])
+        cur.execute(sql, [*p_values, *a_values])
         row = cur.fetchone()
     if row is None:
-        raise IntegrityError("idempotency key held by a passage not visible yet")
+        raise IntegrityError("a passage under this idempotency key is stored")
     passage.pk = row[0]
     passage._state.adding = False
-    if row[1] is None:
-        return True
-    passage.allowed, passage.reason, passage.message = row[1], row[2], row[3]
-    return False
 
 
 def _presence_target(who: Who, direction: str, away: bool) -> str | None:

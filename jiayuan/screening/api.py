@@ -13,9 +13,9 @@ from django.db import transaction
 from ninja import Query, Router, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.pagination import paginate
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from jiayuan.core.api import DEFERRED_AUTH, Day, Id, LocalTime, Pagination, PendingToken, answers
+from jiayuan.core.api import DEFERRED_AUTH, Day, Id, LocalTime, Pagination, PendingToken, answered, answers
 from jiayuan.core.idempotency import run_idempotent
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import get_scoped_or_404
@@ -133,13 +133,19 @@ def rounds_get(request, round_id: Id):
     return selectors.round_get(user=request.auth, round_id=round_id)
 
 
-class PersonIn(Schema):
+# The scanner's input models (a scan, a batch of scans) are plain pydantic models, not ninja
+# Schemas: a Schema validates through a wrapper that reads Django objects' attributes, which a
+# JSON body never needs; and their answers are written as they are (``core.api.answered``), in the
+# shapes the operations declare, not validated a second time. The hot path (ADR 0023).
+
+
+class PersonIn(BaseModel):
     name: str = Field(..., max_length=64)
     contact: str = Field("", max_length=32, description="手机号或证件号(只存脱敏值和哈希)")
     kind: Literal["visitor", "worker"] = "visitor"
 
 
-class SampleIn(Schema):
+class SampleIn(BaseModel):
     tube: str = Field(..., max_length=60, description="试管条码; 本轮没有时自动开管")
     resident_code: str | None = Field(None, max_length=60, description="核酸码 R<id>-XXXXXXXX")
     person: PersonIn | None = Field(None, description="非名单人员(访客、工作人员)")
@@ -193,16 +199,16 @@ def samples_create(request, round_id: Id, payload: SampleIn):
             return 201, outcome.as_dict()
 
         try:
-            return Status(
+            return answered(
                 *run_idempotent(scope=services.idempotency_scope(user, round_), key=payload.idempotency_key, fn=run)
             )
         except ValidationError as exc:
-            return Status(*services.error_body(exc))
+            return answered(*services.error_body(exc))
     if not payload.resident_code:
-        return Status(
+        return answered(
             422, {"detail": "输入有误", "code": "invalid", "errors": [{"field": "resident_code", "message": "必填"}]}
         )
-    return Status(
+    return answered(
         *services.sample_scan_one(
             actor=user,
             round_=round_,
@@ -215,13 +221,13 @@ def samples_create(request, round_id: Id, payload: SampleIn):
     )
 
 
-class BatchItemIn(Schema):
+class BatchItemIn(BaseModel):
     tube: str = Field(..., max_length=60)
     resident_code: str = Field(..., max_length=60)
     idempotency_key: str = Field("", max_length=200)
 
 
-class BatchIn(Schema):
+class BatchIn(BaseModel):
     items: list[BatchItemIn] = Field(..., max_length=MAX_BATCH)
 
 
@@ -259,7 +265,7 @@ def samples_batch(request, round_id: Id, payload: BatchIn):
     answers = services.sample_scan_batch(actor=user, round_=round_, items=[i.model_dump() for i in payload.items])
     items = [_item(i, status, body) for i, (status, body) in enumerate(answers)]
     accepted = sum(1 for i in items if i["status"] == 201)
-    return {"accepted": accepted, "rejected": len(items) - accepted, "items": items}
+    return answered(200, {"accepted": accepted, "rejected": len(items) - accepted, "items": items})
 
 
 class TubeResultIn(Schema):

@@ -83,6 +83,24 @@ def test_allowed_passage_and_unknown_code(client, gate, guard, resident, code):
     assert r.status_code == 422
 
 
+def test_passage_answers_are_the_declared_schema_exactly(client, gate, guard, resident, code, building):
+    """The scan's answer is written as it is (``core.api.answered``), not through ninja's response
+    validation: it must still be exactly what the OpenAPI document declares, refused or not."""
+    from jiayuan.gates.api import PassageAnswer
+
+    allowed = post(
+        client, "/api/v1/gate-passages", {"gate": gate.pk, "direction": "in", "resident_code": code(resident)}, guard
+    )
+    zone(building, "sealed")
+    refused = post(
+        client, "/api/v1/gate-passages", {"gate": gate.pk, "direction": "out", "resident_code": code(resident)}, guard
+    )
+    for r in (allowed, refused):
+        assert r.status_code == 201 and r["Content-Type"] == "application/json; charset=utf-8"
+        assert PassageAnswer.model_validate_json(r.content).model_dump(mode="json") == r.json()
+    assert refused.json()["reason"] == "sealed" and isinstance(refused.json()["message"], str)
+
+
 def test_retried_passage_stored_once(client, gate, guard, resident, code):
     body = {"gate": gate.pk, "direction": "in", "resident_code": code(resident), "idempotency_key": "k-1"}
     first = post(client, "/api/v1/gate-passages", body, guard)

@@ -1,6 +1,7 @@
 """The gate's scan read in one statement (ADR 0023): the token, the gate, the resident and — going
 out — control's zone statement together; the guard's scope decided on the row as ``restrict``
-decides it; a dead token still a 401 (before a 422); a retry answered by the write itself."""
+decides it; a dead token still a 401 (before a 422); a retry stored once
+and answered with the first answer, read by one more statement."""
 
 from __future__ import annotations
 
@@ -153,10 +154,10 @@ def test_a_scan_going_out_is_two_statements_on_postgresql(client, guard, gate, r
         assert len(statements) == 2, statements
         assert "LATERAL" in statements[0] and "key_hash" in statements[0]
         assert statements[1].startswith("WITH p AS (INSERT")
-        # A retry: answered by the write statement itself, word for word, stored once.
+        # A retry: the write inserts nothing, one more statement reads the first answer.
         with CaptureQueriesContext(connection) as q:
             again = post(client, body, key)
-        assert again.json() == r.json() and len(q.captured_queries) == 2
+        assert again.json() == r.json() and len(q.captured_queries) == 3
     assert GatePassage.objects.filter(idempotency_key__startswith="o").count() == len(cases)
 
 
