@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -118,6 +119,7 @@ def api_token_hash(key: str) -> str:
     return _hash_key(key)
 
 
+@functools.cache
 def _token_fields() -> tuple[list, list, list]:
     return (
         [ApiToken._meta.get_field("id"), ApiToken._meta.get_field("last_used_at")],

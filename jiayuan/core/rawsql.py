@@ -19,6 +19,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Field, Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 __all__ = ["columns", "convert_rows", "hot_cursor", "instance", "prep_save", "session_prepared"]
 
@@ -40,8 +42,6 @@ def hot_cursor(conn) -> Iterator[Any]:
         with conn.cursor() as cur:
             yield cur
         return
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
     conn.close_if_health_check_failed()
     conn.ensure_connection()
     # One server-binding cursor per connection, used again by the next hot statement: a new
@@ -50,7 +50,7 @@ def hot_cursor(conn) -> Iterator[Any]:
     kept = conn.__dict__.get("_jiayuan_hot_cursor")
     reuse = kept is not None and kept[0] is conn.connection and not kept[1].closed and not kept[2]
     with conn.wrap_database_errors:
-        raw = kept[1] if reuse else ServerBindingCursor(conn.connection)
+        raw = kept[1] if reuse else _hot_cursor_class()(conn.connection)
     if reuse:
         kept[2] = True
     elif kept is None or kept[0] is not conn.connection or kept[1].closed:
@@ -66,6 +66,38 @@ def hot_cursor(conn) -> Iterator[Any]:
         else:
             with contextlib.suppress(Exception):
                 raw.close()
+
+
+@functools.cache
+def _hot_cursor_class():
+    """Django's server-binding cursor whose statements psycopg parses once per process.
+
+    psycopg turns a statement's ``%s`` into ``$1 …`` by scanning its text, and keeps the result
+    only for statements under 4,096 bytes and 50 parameters (an ORM's ``INSERT … VALUES`` of many
+    rows would fill its cache); a longer one is scanned on every execution. The hot statements
+    are a fixed handful, and the sample scan's is longer than that: scanning it cost the scan more
+    CPU than sending it. Their parse is cached whatever their size (psycopg's own cached parse;
+    when a psycopg release no longer has it, the cursor is Django's own, unchanged)."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    try:
+        from psycopg._queries import PostgresQuery, _query2pg
+    except ImportError:  # pragma: no cover - a psycopg without the private parse cache
+        return ServerBindingCursor
+
+    class HotQuery(PostgresQuery):
+        def convert(self, query, vars):
+            if vars is None or not isinstance(query, str):
+                return super().convert(query, vars)
+            self.query, self._want_formats, self._order, self._parts = _query2pg(
+                query.encode(self._tx.encoding), self._tx.encoding
+            )
+            self.dump(vars)
+
+    class HotCursor(ServerBindingCursor):
+        _query_cls = HotQuery
+
+    return HotCursor
 
 
 def columns(fields: Sequence[Field], alias: str, conn) -> str:
@@ -131,7 +163,8 @@ def _converters(conn, fields: Sequence[Field]) -> list:
     """``(index, column, converter functions)`` of the fields that have any, per connection alias
     and field list (computed once: on the hot paths, asking every field every time cost more than
     the query)."""
-    key = (conn.alias, conn.vendor, tuple(fields))
+    # Keyed by the fields' ids: a Field hashes in Python, twenty of them cost more than the lookup.
+    key = (conn.alias, conn.vendor, *map(id, fields))
     cached = _CONVERTERS.get(key)
     if cached is None:
         cached = []
@@ -206,15 +239,49 @@ def prep_save(conn, fields: Sequence[Field], values: Sequence[Any]) -> list[Any]
     where they change nothing: None, and a plain int, str or bool for Django's own integer, text
     and boolean fields, go as they are (exact types: a bool for an integer field, an enum member or
     a date take the field's path). Every other value goes through its field."""
+    key = tuple(map(id, fields))
+    plains = _PLAINS.get(key)
+    if plains is None:
+        plains = _PLAINS[key] = tuple(_plain_types(f) for f in fields)
     out = []
-    for f, v in zip(fields, values, strict=True):
-        if v is None or type(v) in (_PLAIN.get(f) or _plain_types(f)):
+    for f, plain, v in zip(fields, plains, values, strict=True):
+        if v is None or type(v) in plain:
             out.append(v)
         else:
             out.append(f.get_db_prep_save(v, conn))
     return out
 
 
+# ``_plain_types`` of a field list, by the fields' ids (fields live as long as their models).
+_PLAINS: dict[tuple, tuple] = {}
+
+
 def instance(model: type[Model], conn, fields: Sequence[Field], values: Sequence[Any]) -> Model:
-    """A model instance from converted values of ``fields``, as a queryset would build it."""
-    return model.from_db(conn.alias, [f.attname for f in fields], list(values))
+    """A model instance from converted values of ``fields``, as a queryset would build it.
+
+    What ``Model.from_db`` does, without ``Model.__init__`` going through each field's descriptor
+    (a hot path builds four or five instances a request): the values straight into the instance's
+    ``__dict__`` and its state marked as loaded. Only for a model that keeps Django's own
+    ``__init__`` and ``from_db`` and has no ``pre_init``/``post_init`` receiver; any other takes
+    ``from_db`` itself. Fields not given are deferred, as with ``from_db``."""
+    attnames = _ATTNAMES.get(key := tuple(map(id, fields)))
+    if attnames is None:
+        attnames = _ATTNAMES[key] = tuple(f.attname for f in fields)
+    if _plain_init(model) and not (pre_init.has_listeners(model) or post_init.has_listeners(model)):
+        obj = model.__new__(model)
+        obj.__dict__.update(zip(attnames, values, strict=True))
+        state = obj._state = ModelState()
+        state.adding = False
+        state.db = conn.alias
+        return obj
+    return model.from_db(conn.alias, list(attnames), list(values))
+
+
+_ATTNAMES: dict[tuple, tuple[str, ...]] = {}
+
+
+@functools.cache
+def _plain_init(model: type[Model]) -> bool:
+    """Whether ``model`` builds its instances as Django's ``Model`` does (no own ``__init__`` or
+    ``from_db``)."""
+    return model.__init__ is Model.__init__ and model.from_db.__func__ is Model.from_db.__func__

@@ -559,7 +559,7 @@ def passage_record(
         used_pass_id=who.pass_.pk if who.pass_ is not None else None,
         returnee=returnee,
         idempotency_key=key,
-        guard=_user(actor),
+        guard_id=actor.pk if _user(actor) is not None else None,
         **fields,
     )
     presence = _presence_target(who, direction, away) if not reason and settings.presence_follows else None
