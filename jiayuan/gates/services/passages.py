@@ -1,16 +1,13 @@
-"""Writes of the gates app: gate states, the one-scan passage, passes, returnees at the gate, parcels.
-
-The passage (``passage_record``) is the hot path of a morning peak: a guard has seconds per
+"""The one-scan passage (``passage_record``), the hot path of a morning peak: a guard has seconds per
 person. It reads the gate with its settings, the scanned resident (only the columns it needs),
 control's decision for the household (``household_zone_and_go_out``: the zone level and the
-household's go-out decision in one query; gates has no copy of those rules), and the pass under a row lock when one is
-involved; then it inserts the passage and its audit event. See ADR 0021.
-"""
+household's go-out decision in one query; gates has no copy of those rules), and the pass under a
+row lock when one is involved; then it inserts the passage and its audit event. See ADR 0021 and
+ADR 0023."""
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -19,9 +16,8 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections,
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jiayuan.control import services as control_services
 from jiayuan.control.choices import ZoneLevel
-from jiayuan.control.selectors import household_go_out_decision, household_zone_and_go_out
+from jiayuan.control.selectors import household_zone_and_go_out
 from jiayuan.core import rawsql
 from jiayuan.core.audit import audit_record, audit_values
 from jiayuan.core.idempotency import MAX_KEY_LENGTH, MSG_BAD_KEY
@@ -30,158 +26,19 @@ from jiayuan.gates.choices import (
     FEVER_THRESHOLD,
     Direction,
     GateState,
-    ParcelStatus,
-    PassKind,
     Reason,
     Restriction,
     Subject,
     VehiclePurpose,
 )
-from jiayuan.gates.models import Gate, GatePassage, GateSettings, GateStateChange, Parcel, Pass
+from jiayuan.gates.models import Gate, GatePassage, GateSettings, Pass
+from jiayuan.gates.services.gates import MSG_TEMPERATURE, MSG_UNKNOWN_CODE, _user
 from jiayuan.people import normalize
 from jiayuan.people import services as people_services
 from jiayuan.people.choices import Presence
 from jiayuan.people.models import Resident
 from jiayuan.places.models import Household
 from jiayuan.screening.codes import parse_sampling_code
-
-__all__ = [
-    "GateConflict",
-    "PassageOutcome",
-    "Who",
-    "gate_create",
-    "gate_set_state",
-    "parcel_deliver",
-    "parcel_disinfect",
-    "parcel_pickup",
-    "parcel_register",
-    "pass_issue",
-    "pass_revoke",
-    "passage_record",
-    "resolve_code",
-    "returnee_at_gate",
-    "settings_for",
-    "settings_update",
-]
-
-MSG_UNKNOWN_CODE = "无法识别的居民码或通行证, 请核对或按楼栋房号查找"
-MSG_TEMPERATURE = "体温应在 34.0 至 43.0 ℃ 之间"
-PASS_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105 (not a password)
-
-
-class GateConflict(Exception):
-    """A state conflict the caller cannot fix by changing the input (HTTP 409 with ``code``)."""
-
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
-# --- Settings and gates ------------------------------------------------------------------------
-
-
-def settings_for(neighbourhood_id: int) -> GateSettings:
-    """The neighbourhood's gate settings, or the defaults (unsaved) when it has none."""
-    return GateSettings.objects.filter(neighbourhood_id=neighbourhood_id).first() or GateSettings(
-        neighbourhood_id=neighbourhood_id
-    )
-
-
-@transaction.atomic
-def settings_update(*, actor, neighbourhood, **values) -> GateSettings:
-    """Change the neighbourhood's gate settings (fields of ``GateSettings``)."""
-    fields = {"controlled_may_go_out", "pass_required", "presence_follows", "parcel_overdue_hours"}
-    unknown = set(values) - fields
-    if unknown:
-        raise TypeError(f"settings_update got unexpected fields: {sorted(unknown)}")
-    current = settings_for(neighbourhood.pk)
-    changes = {}
-    for field, value in values.items():
-        if getattr(current, field) != value:
-            changes[field] = [getattr(current, field), value]
-            setattr(current, field, value)
-    if values.get("parcel_overdue_hours") is not None and not 1 <= values["parcel_overdue_hours"] <= 240:
-        raise ValidationError({"parcel_overdue_hours": ["滞留提醒应在 1 至 240 小时之间"]})
-    current.save()
-    audit_record(actor=actor, action="gates.settings_update", obj=current, changes=changes)
-    return current
-
-
-@transaction.atomic
-def gate_create(*, actor, compound, name: str, note: str = "") -> Gate:
-    """Add a gate post to a compound (open)."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": ["请填写门岗名称"]})
-    if Gate.objects.filter(compound=compound, name=name).exists():
-        raise ValidationError({"name": ["本小区已有同名门岗"]})
-    gate = Gate.objects.create(
-        neighbourhood_id=compound.neighbourhood_id, compound=compound, name=name[:64], note=(note or "")[:200]
-    )
-    GateStateChange.objects.create(
-        gate=gate,
-        neighbourhood_id=gate.neighbourhood_id,
-        compound_id=gate.compound_id,
-        state=gate.state,
-        note=gate.note,
-        actor=_user(actor),
-    )
-    audit_record(actor=actor, action="gates.gate_create", obj=gate, changes={"compound": compound.pk})
-    return gate
-
-
-@transaction.atomic
-def gate_set_state(
-    *,
-    actor,
-    gate: Gate,
-    state: str,
-    note: str = "",
-    restriction: str = "",
-    open_from: dt.time | None = None,
-    open_to: dt.time | None = None,
-) -> Gate:
-    """Open, close or restrict a gate; the change joins the gate's history."""
-    errors: dict[str, list[str]] = {}
-    if state not in GateState.values:
-        errors["state"] = ["不是可选值之一: open, closed, restricted"]
-    if state == GateState.RESTRICTED:
-        restriction = restriction or Restriction.RESIDENTS_ONLY
-        if restriction not in Restriction.values:
-            errors["restriction"] = ["不是可选值之一: " + ", ".join(Restriction.values)]
-        if restriction == Restriction.HOURS and (open_from is None or open_to is None or open_from == open_to):
-            errors["open_from"] = ["限时开放请填写开放时间(起止不能相同)"]
-    else:
-        restriction, open_from, open_to = "", None, None
-    if restriction != Restriction.HOURS:
-        open_from = open_to = None
-    if errors:
-        raise ValidationError(errors)
-    gate = Gate.objects.select_for_update().get(pk=gate.pk)
-    before = gate.state_text
-    gate.state, gate.restriction, gate.open_from, gate.open_to = state, restriction, open_from, open_to
-    gate.note = (note or "").strip()[:200]
-    gate.save()
-    GateStateChange.objects.create(
-        gate=gate,
-        neighbourhood_id=gate.neighbourhood_id,
-        compound_id=gate.compound_id,
-        state=state,
-        restriction=restriction,
-        open_from=open_from,
-        open_to=open_to,
-        note=gate.note,
-        actor=_user(actor),
-    )
-    changes = {"state": [before, gate.state_text], "note": gate.note}
-    audit_record(actor=actor, action="gates.gate_state", obj=gate, changes=changes)
-    return gate
-
 
 # --- The passage -------------------------------------------------------------------------------
 
@@ -698,182 +555,3 @@ def _presence_target(who: Who, direction: str, away: bool) -> str | None:
     if direction == Direction.IN and who.presence in (Presence.AWAY, Presence.NOT_RETURNED):
         return Presence.PRESENT
     return None
-
-
-# --- Returnees at the gate ---------------------------------------------------------------------
-
-
-@transaction.atomic
-def returnee_at_gate(
-    *,
-    actor,
-    gate: Gate,
-    resident: Resident,
-    origin: str,
-    origin_risk: str,
-    transport: str,
-    transport_detail: str = "",
-    commitment_signed: bool = False,
-    temperature=None,
-):
-    """A resident arriving from outside, registered at the gate: control's returnee record (and
-    the quarantine control's policy decides), then their passage in. Returns ``(returnee, outcome)``."""
-    if not commitment_signed:
-        raise ValidationError({"commitment_signed": ["请返沪人员签署承诺书后再登记"]})
-    returnee = control_services.returnee_register(
-        actor=actor,
-        resident=resident,
-        origin=origin,
-        origin_risk=origin_risk,
-        arrival_on=timezone.localdate(),
-        transport=transport,
-        transport_detail=transport_detail,
-        commitment_signed=commitment_signed,
-    )
-    outcome = passage_record(
-        actor=actor, gate=gate, direction=Direction.IN, resident=resident, temperature=temperature, returnee=True
-    )
-    return returnee, outcome
-
-
-# --- Passes ------------------------------------------------------------------------------------
-
-
-def _pass_code() -> str:
-    return "P-" + "".join(secrets.choice(PASS_ALPHABET) for _i in range(10))
-
-
-@transaction.atomic
-def pass_issue(
-    *,
-    actor,
-    household: Household,
-    kind: str = PassKind.SHOPPING,
-    valid_from: dt.date,
-    valid_to: dt.date,
-    quota: int = 1,
-    period_days: int = 2,
-    resident: Resident | None = None,
-    employer: str = "",
-) -> Pass:
-    """Issue a pass to a household (or to one of its residents)."""
-    errors: dict[str, list[str]] = {}
-    if kind not in PassKind.values:
-        errors["kind"] = ["不是可选值之一: " + ", ".join(PassKind.values)]
-    if valid_to < valid_from:
-        errors["valid_to"] = ["结束日期不能早于开始日期"]
-    elif (valid_to - valid_from).days > 366:
-        errors["valid_to"] = ["有效期最长一年"]
-    if not 1 <= quota <= 100:
-        errors["quota"] = ["每期次数应在 1 至 100 之间"]
-    if not 1 <= period_days <= 90:
-        errors["period_days"] = ["每期天数应在 1 至 90 之间"]
-    employer = normalize.clean_text(employer or "")[:200]
-    if kind == PassKind.WORK and not employer:
-        errors["employer"] = ["上班通行证请填写单位及证明"]
-    if resident is not None and resident.household_id != household.pk:
-        errors["resident"] = ["持证人不属于该住户"]
-    if errors:
-        raise ValidationError(errors)
-    p = Pass.objects.create(
-        neighbourhood_id=household.neighbourhood_id,
-        building_id=household.building_id,
-        household=household,
-        resident=resident,
-        kind=kind,
-        employer=employer,
-        valid_from=valid_from,
-        valid_to=valid_to,
-        quota=quota,
-        period_days=period_days,
-        code=_pass_code(),
-        created_by=_user(actor),
-    )
-    audit_record(
-        actor=actor,
-        action="gates.pass_issue",
-        obj=p,
-        changes={"household": household.pk, "kind": kind, "quota": quota, "period_days": period_days},
-    )
-    return p
-
-
-@transaction.atomic
-def pass_revoke(*, actor, pass_: Pass) -> Pass:
-    if pass_.revoked_at is None:
-        pass_.revoked_at = timezone.now()
-        pass_.save(update_fields=["revoked_at"])
-        audit_record(actor=actor, action="gates.pass_revoke", obj=pass_)
-    return pass_
-
-
-# --- Parcels -----------------------------------------------------------------------------------
-
-
-def door_only(household) -> bool:
-    """A parcel always goes to the door when the household may not come out for it (a sealed
-    building, quarantine or home control: control's ``household_go_out_decision``)."""
-    return household_go_out_decision(household) is not None
-
-
-@transaction.atomic
-def parcel_register(*, actor, household: Household, carrier: str = "", note: str = "") -> Parcel:
-    """A parcel or takeaway arrived at the gate for ``household``; it waits for disinfection."""
-    parcel = Parcel.objects.create(
-        neighbourhood_id=household.neighbourhood_id,
-        building_id=household.building_id,
-        household=household,
-        carrier=normalize.clean_text(carrier or "")[:50],
-        note=normalize.clean_text(note or "")[:200],
-        pickup_code=f"{secrets.randbelow(10**6):06d}",
-        registered_by=_user(actor),
-    )
-    audit_record(actor=actor, action="gates.parcel_register", obj=parcel, changes={"household": household.pk})
-    return parcel
-
-
-def _locked(parcel: Parcel) -> Parcel:
-    return Parcel.objects.select_for_update().select_related("household").get(pk=parcel.pk)
-
-
-@transaction.atomic
-def parcel_disinfect(*, actor, parcel: Parcel) -> Parcel:
-    parcel = _locked(parcel)
-    if parcel.status != ParcelStatus.ARRIVED:
-        raise GateConflict(_("该快递已消杀"), code="already_disinfected")
-    parcel.status = ParcelStatus.DISINFECTED
-    parcel.disinfected_at = timezone.now()
-    parcel.save(update_fields=["status", "disinfected_at"])
-    audit_record(actor=actor, action="gates.parcel_disinfect", obj=parcel)
-    return parcel
-
-
-def _finish(actor, parcel: Parcel, status: str, action: str) -> Parcel:
-    if parcel.status == ParcelStatus.ARRIVED:
-        raise GateConflict(_("该快递还没有消杀, 请先消杀"), code="not_disinfected")
-    if parcel.status != ParcelStatus.DISINFECTED:
-        raise GateConflict(_("该快递已送达或已取走"), code="already_done")
-    parcel.status = status
-    parcel.done_at = timezone.now()
-    parcel.done_by = _user(actor)
-    parcel.save(update_fields=["status", "done_at", "done_by"])
-    audit_record(actor=actor, action=action, obj=parcel)
-    return parcel
-
-
-@transaction.atomic
-def parcel_deliver(*, actor, parcel: Parcel) -> Parcel:
-    """Carried to the household's door (by a volunteer or the property staff)."""
-    return _finish(actor, _locked(parcel), ParcelStatus.DELIVERED, "gates.parcel_deliver")
-
-
-@transaction.atomic
-def parcel_pickup(*, actor, parcel: Parcel, code: str) -> Parcel:
-    """Collected at the gate with the pickup code, unless the household may not come out
-    (sealed building, quarantine): then it goes to the door."""
-    parcel = _locked(parcel)
-    if (code or "").strip() != parcel.pickup_code:
-        raise ValidationError({"code": ["取件码不对"]})
-    if door_only(parcel.household):
-        raise GateConflict(_("该户不能外出(封控或居家隔离), 快递只能送到门口"), code="door_only")
-    return _finish(actor, parcel, ParcelStatus.PICKED_UP, "gates.parcel_pickup")
