@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -172,7 +173,7 @@ def _load(neighbourhood, stdout) -> None:
                 v = members[(offset * 2 + k) % len(members)]
                 try:
                     services.shift_assign(actor=staff, shift=shift, volunteer=v)
-                except (services.ShiftRefused, services.ValidationError):
+                except (services.ShiftRefused, ValidationError):
                     refused += 1
                     continue
                 got += 1
@@ -188,7 +189,7 @@ def _load(neighbourhood, stdout) -> None:
         ):
             try:
                 services.shift_claim(actor=login, shift=shift)
-            except (services.ShiftRefused, services.ValidationError):
+            except (services.ShiftRefused, ValidationError):
                 continue
             break
     stdout.write(f"volunteers: {len(teams)} teams, {len(volunteers) + 1} volunteers, {made} assignments")
@@ -199,7 +200,7 @@ def _work(actor, shift, volunteer, start, end) -> None:
         services.check_in(actor=actor, shift=shift, volunteer=volunteer, at=start + dt.timedelta(minutes=5))
         if end is not None:
             services.check_out(actor=actor, shift=shift, volunteer=volunteer, at=end)
-    except (services.ShiftRefused, services.ValidationError):
+    except (services.ShiftRefused, ValidationError):
         pass
 
 
@@ -235,7 +236,7 @@ def load_gate_shift(*, neighbourhood, stdout) -> None:
                 break
             try:
                 services.shift_assign(actor=staff, shift=shift, volunteer=m.volunteer)
-            except (services.ShiftRefused, services.ValidationError):
+            except (services.ShiftRefused, ValidationError):
                 continue
             on.append(m.volunteer)
         if on and shift.starts_at <= timezone.now() < shift.ends_at:

@@ -1,0 +1,95 @@
+"""Shifts: created for a team and a place (a gate, a building, a station), assigned, claimed, checked in and out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from jiayuan.core import extensions
+from jiayuan.core.audit import audit_record
+from jiayuan.volunteers.choices import PlaceKind
+from jiayuan.volunteers.models import Shift, Team
+from jiayuan.volunteers.services._shared import AS, _user
+
+# --- Shifts ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def shift_create(
+    *,
+    actor,
+    team: Team,
+    date: dt.date,
+    start: dt.time,
+    end: dt.time,
+    needed: int,
+    place: str = "",
+    place_kind: str = "other",
+    place_ref: str = "",
+    building=None,
+    note: str = "",
+) -> Shift:
+    """A shift of ``team``. ``place_ref`` names a real place of ``place_kind`` another app provides
+    (a gate: ``"gate:<id>"``, ``core.extensions.place_choices``); ``place`` then reads its label."""
+    errors = {}
+    place_ref = (place_ref or "").strip()
+    if place_ref:
+        label = dict(extensions.place_choices(place_kind, team.neighbourhood_id)).get(place_ref)
+        if label is not None:
+            place = str(label)
+        elif any(
+            place_ref in dict(extensions.place_choices(kind, team.neighbourhood_id))
+            for kind in PlaceKind.values
+            if kind != place_kind
+        ):
+            errors["place_ref"] = [_("所选地点与地点类型不符")]
+        else:
+            errors["place_ref"] = [_("不是本居民区可选的地点")]
+    if start == end:
+        errors["end"] = [_("结束时间不能与开始时间相同")]
+    if not needed or needed < 1 or needed > 500:
+        errors["needed"] = [_("需要人数应在 1 至 500 之间")]
+    if building is not None and building.neighbourhood_id != team.neighbourhood_id:
+        errors["building"] = [_("该楼栋不属于本居民区")]
+    if not team.active:
+        errors["team"] = [_("该队伍已停用")]
+    if errors:
+        raise ValidationError(errors)
+    shift = Shift(
+        neighbourhood_id=team.neighbourhood_id,
+        team=team,
+        date=date,
+        start=start,
+        end=end,
+        needed=needed,
+        place=(place or "").strip()[:200] or (building.name if building is not None else ""),
+        place_kind=place_kind,
+        place_ref=place_ref,
+        building=building,
+        note=(note or "").strip(),
+        created_by=_user(actor),
+    )
+    shift.full_clean(exclude=["starts_at", "ends_at", "neighbourhood"], validate_constraints=False)
+    shift.save()
+    audit_record(
+        actor=actor,
+        action="volunteer.shift_create",
+        obj=shift,
+        changes={"team": team.pk, "place": shift.place, "place_ref": place_ref, "needed": needed},
+    )
+    return shift
+
+
+@transaction.atomic
+def shift_cancel(*, actor, shift: Shift, reason: str = "") -> Shift:
+    shift = Shift.objects.select_for_update().get(pk=shift.pk)
+    if shift.cancelled:
+        return shift
+    shift.cancelled = True
+    shift.save(update_fields=["cancelled"])
+    shift.assignments.filter(status=AS.ASSIGNED).update(status=AS.CANCELLED)
+    audit_record(actor=actor, action="volunteer.shift_cancel", obj=shift, changes={"reason": reason[:200]})
+    return shift
