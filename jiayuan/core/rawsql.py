@@ -15,7 +15,7 @@ import itertools
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db.models import Field, Model
@@ -47,25 +47,22 @@ def hot_cursor(conn) -> Iterator[Any]:
     # One server-binding cursor per connection, used again by the next hot statement: a new
     # psycopg cursor builds its own adapters map, which cost a scan as much as binding its
     # parameters. A nested use (a hot statement inside another's block) gets a cursor of its own.
-    kept = conn.__dict__.get("_jiayuan_hot_cursor")
-    reuse = kept is not None and kept[0] is conn.connection and not kept[1].closed and not kept[2]
+    kept = conn.__dict__.get("_jiayuan_hot_cursor")  # [psycopg connection, cursor, in use]
     with conn.wrap_database_errors:
-        raw = kept[1] if reuse else _hot_cursor_class()(conn.connection)
-    if reuse:
-        kept[2] = True
-    elif kept is None or kept[0] is not conn.connection or kept[1].closed:
-        conn.__dict__["_jiayuan_hot_cursor"] = kept = [conn.connection, raw, True]
-    else:
-        kept = None  # nested: this cursor is closed after its block
+        if kept is None or kept[0] is not conn.connection or kept[1].closed:
+            kept = conn.__dict__["_jiayuan_hot_cursor"] = [conn.connection, _hot_cursor_class()(conn.connection), False]
+        nested = kept[2]
+        raw = _hot_cursor_class()(conn.connection) if nested else kept[1]
+    kept[2] = True
     cur = _debug_wrapper()(raw, conn) if conn.queries_logged else conn.make_cursor(raw)
     try:
         yield cur
     finally:
-        if kept is not None and kept[1] is raw:
-            kept[2] = False
-        else:
+        if nested:
             with contextlib.suppress(Exception):
                 raw.close()
+        else:
+            kept[2] = False
 
 
 @functools.cache
@@ -239,12 +236,8 @@ def prep_save(conn, fields: Sequence[Field], values: Sequence[Any]) -> list[Any]
     where they change nothing: None, and a plain int, str or bool for Django's own integer, text
     and boolean fields, go as they are (exact types: a bool for an integer field, an enum member or
     a date take the field's path). Every other value goes through its field."""
-    key = tuple(map(id, fields))
-    plains = _PLAINS.get(key)
-    if plains is None:
-        plains = _PLAINS[key] = tuple(_plain_types(f) for f in fields)
     out = []
-    for f, plain, v in zip(fields, plains, values, strict=True):
+    for f, plain, v in zip(fields, _field_list(fields).plains, values, strict=True):
         if v is None or type(v) in plain:
             out.append(v)
         else:
@@ -252,8 +245,22 @@ def prep_save(conn, fields: Sequence[Field], values: Sequence[Any]) -> list[Any]
     return out
 
 
-# ``_plain_types`` of a field list, by the fields' ids (fields live as long as their models).
-_PLAINS: dict[tuple, tuple] = {}
+class _FieldList(NamedTuple):
+    attnames: tuple[str, ...]
+    plains: tuple[tuple[type, ...], ...]  # ``_plain_types`` of each field
+
+
+_FIELD_LISTS: dict[tuple, _FieldList] = {}
+
+
+def _field_list(fields: Sequence[Field]) -> _FieldList:
+    """What ``prep_save`` and ``instance`` ask of a field list, worked out once per list and keyed
+    by the fields' ids (fields live as long as their models; a ``Field`` hashes in Python)."""
+    key = tuple(map(id, fields))
+    known = _FIELD_LISTS.get(key)
+    if known is None:
+        known = _FIELD_LISTS[key] = _FieldList(tuple(f.attname for f in fields), tuple(_plain_types(f) for f in fields))
+    return known
 
 
 def instance(model: type[Model], conn, fields: Sequence[Field], values: Sequence[Any]) -> Model:
@@ -264,9 +271,7 @@ def instance(model: type[Model], conn, fields: Sequence[Field], values: Sequence
     ``__dict__`` and its state marked as loaded. Only for a model that keeps Django's own
     ``__init__`` and ``from_db`` and has no ``pre_init``/``post_init`` receiver; any other takes
     ``from_db`` itself. Fields not given are deferred, as with ``from_db``."""
-    attnames = _ATTNAMES.get(key := tuple(map(id, fields)))
-    if attnames is None:
-        attnames = _ATTNAMES[key] = tuple(f.attname for f in fields)
+    attnames = _field_list(fields).attnames
     if _plain_init(model) and not (pre_init.has_listeners(model) or post_init.has_listeners(model)):
         obj = model.__new__(model)
         obj.__dict__.update(zip(attnames, values, strict=True))
@@ -275,9 +280,6 @@ def instance(model: type[Model], conn, fields: Sequence[Field], values: Sequence
         state.db = conn.alias
         return obj
     return model.from_db(conn.alias, list(attnames), list(values))
-
-
-_ATTNAMES: dict[tuple, tuple[str, ...]] = {}
 
 
 @functools.cache
