@@ -1121,13 +1121,17 @@ def sample_scan_batch(*, actor, round_: Round, items: list[dict]) -> list[tuple[
 
     Fast path (the scanner's normal case): codes, residents, existing samples, tubes and stored
     idempotent answers are read in a handful of set queries, the tubes locked once each, the new
-    samples, audit events and idempotency records inserted in bulk. If a concurrent writer beats
-    us to a unique key, the whole batch is redone item by item through ``sample_scan_one``.
+    samples, audit events and idempotency records inserted in bulk — on PostgreSQL in two
+    statements whatever the batch's size (``_batch_pg``), elsewhere through the ORM
+    (``_batch_fast``). If a concurrent writer beats us to a unique key, the whole batch is redone
+    item by item through ``sample_scan_one``.
     """
     if not items:
         return []
     try:
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                return _batch_pg(actor=actor, round_=round_, items=items)
             return _batch_fast(actor=actor, round_=round_, items=items)
     except IntegrityError:
         pass
@@ -1303,6 +1307,231 @@ def _batch_fast(*, actor, round_: Round, items: list[dict]) -> list[tuple[int, d
     if records:
         IdempotencyRecord.objects.bulk_create(records)
     return [a for a in answers if a is not None]
+
+
+# The batch on PostgreSQL: two statements whatever the batch's size, the items sent as one JSON
+# document each way (``json.dumps`` and ``jsonb_to_recordset``: no per-value adaptation in
+# Python), the decisions in between made in Python exactly as ``_batch_fast`` makes them.
+_BATCH_READ_SQL = None
+_BATCH_WRITE_SQL = None
+
+
+def _batch_sql() -> tuple[str, str]:
+    """The read and the write statement of ``_batch_pg`` (names from the models, built once)."""
+    global _BATCH_READ_SQL, _BATCH_WRITE_SQL
+    if _BATCH_READ_SQL is None:
+        qn = connection.ops.quote_name
+        tube = qn(Tube._meta.db_table)
+        sample = qn(Sample._meta.db_table)
+        resident = qn(Resident._meta.db_table)
+        household = qn(Household._meta.db_table)
+        record = qn(IdempotencyRecord._meta.db_table)
+        audit = qn(AuditEvent._meta.db_table)
+        tube_cols = "id, barcode, fill_count, pool_size, status, is_retest"
+        _BATCH_READ_SQL = (
+            # x: the items (resident id, valid barcode, idempotency key); n: the tubes this batch
+            # opens, in barcode order; e: the round's other tubes it names, locked in barcode order.
+            # Every lookup is ``= ANY (ARRAY (…))`` so that it probes the unique index with the whole
+            # key: the prepared statement's plan must not scan a round's samples or a sampler's
+            # answers, however small the table was when it was planned.
+            "WITH x AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS x (r bigint, b text, k text)), "  # noqa: S608
+            f"n AS (INSERT INTO {tube} (round_id, neighbourhood_id, barcode, pool_size, fill_count, status, "
+            "is_retest, result, opened_by_id, opened_at, closed_at) "
+            "SELECT %s, %s, d.b, %s, 0, %s, false, %s, %s, %s, NULL "
+            "FROM (SELECT DISTINCT b FROM x WHERE b IS NOT NULL ORDER BY b) AS d "
+            f"ON CONFLICT DO NOTHING RETURNING {tube_cols}), "
+            f"e AS (SELECT {tube_cols} FROM {tube} WHERE round_id = %s AND barcode = ANY (ARRAY (SELECT b FROM x)) "
+            "ORDER BY barcode FOR UPDATE) "
+            "SELECT "
+            f"(SELECT coalesce(json_agg(json_build_array({tube_cols}, true)), '[]') FROM n), "
+            f"(SELECT coalesce(json_agg(json_build_array({tube_cols}, false)), '[]') FROM e), "
+            "(SELECT coalesce(json_agg(json_build_array(r.id, r.name, r.neighbourhood_id, h.building_id)), '[]') "
+            f"FROM {resident} r LEFT JOIN {household} h ON h.id = r.household_id "
+            "WHERE r.id = ANY (ARRAY (SELECT x.r FROM x))), "
+            "(SELECT coalesce(json_agg(json_build_array(s.resident_id, t.barcode)), '[]') "
+            f"FROM {sample} s JOIN {tube} t ON t.id = s.tube_id "
+            "WHERE s.round_id = %s AND s.resident_id = ANY (ARRAY (SELECT x.r FROM x)) "
+            "AND NOT s.is_retest AND s.day = %s), "
+            "(SELECT coalesce(json_agg(json_build_array(key, status, body)), '[]') "
+            f"FROM {record} WHERE scope = %s AND key = ANY (ARRAY (SELECT x.k FROM x WHERE x.k <> '')))"
+        )
+        _BATCH_WRITE_SQL = (
+            # x: the accepted items; v: each changed tube's new fill (and whether it closes);
+            # o: the tubes this batch opened (audited first, as ``tube_open`` would).
+            "WITH x AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) "  # noqa: S608
+            "AS x (o int, t bigint, r bigint, bl bigint, tb text, f int, k text, body jsonb)), "
+            "v AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS v (id bigint, f int, c boolean)), "
+            "o AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS o (id bigint, b text)), "
+            f"u AS (UPDATE {tube} SET fill_count = v.f, status = CASE WHEN v.c THEN %s ELSE status END, "
+            "closed_at = CASE WHEN v.c THEN %s::timestamptz ELSE closed_at END "
+            f"FROM v WHERE {tube}.id = v.id AND {tube}.id = ANY (ARRAY (SELECT v.id FROM v))), "
+            f"s AS (INSERT INTO {sample} (round_id, tube_id, neighbourhood_id, building_id, resident_id, kind, "
+            "is_retest, person_name, person_contact, person_contact_hash, sampled_by_id, sampled_at, day) "
+            "SELECT %s, x.t, %s, x.bl, x.r, %s, false, '', '', '', %s, %s, %s FROM x ORDER BY x.o "
+            "RETURNING id, resident_id), "
+            "xs AS (SELECT x.*, s.id AS sid FROM x JOIN s ON s.resident_id = x.r), "
+            f"a AS (INSERT INTO {audit} (created_at, actor_id, actor_label, action, object_type, object_id, "
+            "object_repr, neighbourhood_id, changes, ip, user_agent, channel) "
+            "SELECT %s, %s, %s, y.action, y.object_type, y.object_id, y.object_repr, %s, y.changes, %s, %s, %s "
+            "FROM (SELECT 0 AS g, o.id AS n, 'screening.tube_open' AS action, %s AS object_type, "
+            "o.id::text AS object_id, o.b || ' (0/' || %s::int || ')' AS object_repr, "
+            "jsonb_build_object('round', %s::bigint, 'pool_size', %s::int, 'retest', false, 'batch', true) "
+            "AS changes FROM o "
+            "UNION ALL SELECT 1, xs.o, 'screening.sample', %s, xs.sid::text, '#' || xs.r || ' → ' || xs.t, "
+            "jsonb_build_object('round', %s::bigint, 'tube', xs.tb, 'fill', xs.f, 'retest', false, 'batch', true) "
+            "FROM xs) AS y ORDER BY y.g, y.n), "
+            f"i AS (INSERT INTO {record} (scope, key, status, body, created_at) "
+            "SELECT %s, xs.k, 201, xs.body || jsonb_build_object('sample_id', xs.sid), %s FROM xs WHERE xs.k <> '') "
+            "SELECT coalesce(json_agg(json_build_array(xs.o, xs.sid)), '[]') FROM xs"
+        )
+    return _BATCH_READ_SQL, _BATCH_WRITE_SQL
+
+
+def _batch_pg(*, actor, round_: Round, items: list[dict]) -> list[tuple[int, dict]]:
+    """``_batch_fast`` on PostgreSQL in two statements (see ``_batch_sql``): one opens the batch's
+    new tubes, locks the others and reads residents, earlier samples and stored answers; one writes
+    the samples, the tubes' fills, the audit events and the idempotency records. The caller holds
+    the transaction; a unique key taken by a concurrent writer raises ``IntegrityError`` and a tube
+    the statement could not see (opened by a concurrent batch that committed after it started)
+    raises ``_SlowPath``: the caller redoes the batch item by item."""
+    from jiayuan.core.idempotency import MAX_KEY_LENGTH
+
+    if any(item.get("retest") for item in items):
+        raise _SlowPath
+    read_sql, write_sql = _batch_sql()
+    scope = idempotency_scope(actor, round_)[:200]
+    keys: list[str] = []
+    barcodes: list[str | None] = []
+    ids: list[int | None] = []
+    for item in items:
+        keys.append((item.get("idempotency_key") or "")[:MAX_KEY_LENGTH])
+        barcode = (item.get("tube") or "").strip()
+        barcodes.append(barcode if BARCODE_RE.match(barcode) else None)
+        ids.append(parse_sampling_code(item.get("resident_code", "")))
+    user = _user(actor)
+    user_id = user.pk if user else None
+    now = timezone.now()
+    nb_id = round_.neighbourhood_id
+    pool = round_.pool_size
+    doc = json.dumps([{"r": r, "b": b, "k": k} for r, b, k in zip(ids, barcodes, keys, strict=True)])
+    with rawsql.hot_cursor(connection) as cur:
+        cur.execute(
+            read_sql,
+            [
+                doc,
+                round_.pk,
+                nb_id,
+                pool,
+                TubeStatus.OPEN,
+                TubeResult.PENDING,
+                user_id,
+                now,
+                round_.pk,
+                round_.pk,
+                round_.date,
+                scope,
+            ],
+        )
+        opened, existing, resident_rows, sampled, stored_rows = cur.fetchone()
+    tubes = {row[1]: row for row in (*opened, *existing)}  # barcode → [id, barcode, fill, pool, status, retest, new]
+    if any(row[5] for row in tubes.values()) or any(b is not None and b not in tubes for b in barcodes):
+        raise _SlowPath
+    residents = {row[0]: row for row in resident_rows}  # id → [id, name, neighbourhood, building]
+    already = dict(sampled)
+    stored = {key: (status, body) for key, status, body in stored_rows}
+    try:
+        _check_round_open(round_)
+    except ScanRejected as exc:
+        return [stored[k] if k in stored else error_body(exc) for k in keys]
+
+    answers: list[tuple[int, dict]] = []
+    accepted: list[dict] = []
+    fills: dict[str, int] = {}
+    seen_in_batch: dict[int, str] = {}
+    for i, (rid, barcode, key) in enumerate(zip(ids, barcodes, keys, strict=True)):
+        if key and key in stored:
+            answers.append(stored[key])
+            continue
+        try:
+            if barcode is None:
+                raise ScanRejected(MSG_BAD_BARCODE, status=422, code="bad_barcode")
+            resident = residents.get(rid) if rid is not None else None
+            if resident is None:
+                raise ScanRejected(MSG_UNKNOWN_CODE, status=404, code="unknown_code")
+            if resident[2] != nb_id:
+                raise ScanRejected(MSG_NOT_IN_ROUND, status=422, code="not_in_round")
+            tube = tubes[barcode]
+            fill = fills.get(barcode, tube[2])
+            if tube[4] != TubeStatus.OPEN or (barcode in fills and fill >= tube[3]):  # closed, or by this batch
+                raise ScanRejected(MSG_TUBE_CLOSED, status=409, code="tube_closed")
+            if fill >= tube[3]:
+                raise ScanRejected(MSG_TUBE_FULL, status=409, code="tube_full")
+            if rid in already or rid in seen_in_batch:
+                raise ScanRejected(_msg_duplicate(already.get(rid) or seen_in_batch[rid]), status=409, code="duplicate")
+        except ScanRejected as exc:
+            answers.append(error_body(exc))
+            continue
+        seen_in_batch[rid] = barcode
+        fill += 1
+        fills[barcode] = fill
+        full = fill >= tube[3]
+        body = {
+            "tube": barcode,
+            "fill": fill,
+            "pool_size": tube[3],
+            "full": full,
+            "closed": full,
+            "resident": rid,
+            "name": mask_name(resident[1]),
+            "retest": False,
+        }
+        answers.append((201, body))
+        accepted.append(
+            {"o": i, "t": tube[0], "r": rid, "bl": resident[3], "tb": barcode, "f": fill, "k": key, "body": body}
+        )
+    new_tubes = [{"id": row[0], "b": row[1]} for row in opened]
+    if not accepted and not new_tubes:
+        return answers
+    changed = [{"id": tubes[b][0], "f": f, "c": f >= tubes[b][3]} for b, f in sorted(fills.items())]
+    ctx = context.current()
+    label = (user.get_username() if user else str(actor or ""))[:150]
+    with rawsql.hot_cursor(connection) as cur:
+        cur.execute(
+            write_sql,
+            [
+                json.dumps(accepted),
+                json.dumps(changed),
+                json.dumps(new_tubes),
+                TubeStatus.CLOSED,
+                now,
+                round_.pk,
+                nb_id,
+                SampleKind.RESIDENT,
+                user_id,
+                now,
+                round_.date,
+                now,
+                user_id,
+                label,
+                nb_id,
+                ctx.ip,
+                ctx.user_agent,
+                ctx.channel,
+                Tube._meta.label_lower,
+                pool,
+                round_.pk,
+                pool,
+                Sample._meta.label_lower,
+                round_.pk,
+                scope,
+                now,
+            ],
+        )
+        (sample_ids,) = cur.fetchone()
+    for index, sample_id in sample_ids:
+        body = answers[index][1]
+        answers[index] = (201, {"sample_id": sample_id, **body})
+    return answers
 
 
 # --- Results --------------------------------------------------------------------------------------
