@@ -55,7 +55,7 @@ def test_sealed_buildings_and_homebound_go_door_to_door(
     for i in range(3):
         make_resident(household2, name=f"二楼{i}")
     monkeypatch.setattr(
-        "jiayuan.screening.services.zone_levels",
+        "jiayuan.screening.services.plans.zone_levels",
         lambda building_ids: {b: ("sealed" if b == building2.pk else "precaution") for b in building_ids},
     )
     services.station_create(actor=staff, round_=round_, name="南门采样点", samplers=1, swabs_per_hour=6)

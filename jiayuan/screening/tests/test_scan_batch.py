@@ -16,6 +16,7 @@ from jiayuan.core.permissions import Role
 from jiayuan.places import services as places_services
 from jiayuan.screening import services
 from jiayuan.screening.models import Sample, Tube
+from jiayuan.screening.services import batches
 
 from .conftest import code
 
@@ -159,7 +160,7 @@ def test_a_finished_round_refuses_new_items_and_replays_answered_ones(batch, peo
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="compares PostgreSQL's statements with the ORM's")
 def test_the_set_based_statements_answer_as_the_orm_path_does(neighbourhood, staff, sampler, people, frozen):
-    """The same batch into two rounds, one through ``_batch_pg`` and one through ``_batch_fast``."""
+    """The same batch into two rounds, one through ``batches._batch_pg`` and one through ``batches._batch_fast``."""
     rounds = [services.round_create(actor=staff, neighbourhood=neighbourhood, date=frozen, pool_size=5) for _ in "ab"]
     for round_ in rounds:
         services.sample_scan(actor=sampler, round_=round_, tube_barcode="T1", resident_code=code(people[0]))
@@ -168,7 +169,7 @@ def test_the_set_based_statements_answer_as_the_orm_path_does(neighbourhood, sta
         for i, r in enumerate([*people, people[2]])
     ] + [{"tube": "T3", "resident_code": "nonsense"}]
     answers = []
-    for round_, run in zip(rounds, (services._batch_pg, services._batch_fast), strict=True):
+    for round_, run in zip(rounds, (batches._batch_pg, batches._batch_fast), strict=True):
         with transaction.atomic():
             answers.append(run(actor=sampler, round_=round_, items=items))
 
