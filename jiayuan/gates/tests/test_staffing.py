@@ -85,6 +85,21 @@ def test_provider_shifts_are_shown_short_only_once_started(client, provider, gat
     assert [d.missing for d in duties] == [0, 2, 0]
 
 
+@time_machine.travel(NOON, tick=False)
+def test_the_staffing_api_pages_like_every_list(client, provider, gate, guard):
+    shifts, _asked = provider
+    tz = timezone.get_current_timezone()
+    for h in (8, 13, 20):
+        start = timezone.make_aware(dt.datetime(2026, 4, 10, h), tz)
+        shifts.append(StaffedShift(f"{h}点班", start, start + dt.timedelta(hours=3), 1, ()))
+    url = f"/api/v1/gates/{gate.pk}/staffing"
+    first = client.get(url, {"limit": 2}, **bearer(guard)).json()
+    assert first["count"] == 3 and [d["team"] for d in first["items"]] == ["8点班", "13点班"]
+    rest = client.get(url, {"limit": 2, "offset": 2}, **bearer(guard)).json()
+    assert [d["team"] for d in rest["items"]] == ["20点班"]
+    assert client.get(url, {"limit": 0}, **bearer(guard)).status_code == 422
+
+
 def test_gate_places_are_the_neighbourhoods_gates(gate, neighbourhood, other_neighbourhood):
     assert staffing.places(neighbourhood.pk) == [(f"gate:{gate.pk}", "泰和苑 南门")]
     assert staffing.places(other_neighbourhood.pk) == []
