@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from jiayuan.core.audit import audit_record
@@ -378,7 +379,7 @@ def _passages_xlsx(request, qs, day):
         )
     header = [
         _("时间"),
-        _("门岗"),
+        pgettext("one gate", "门岗"),
         _("方向"),
         _("通行人"),
         _("姓名/车牌"),

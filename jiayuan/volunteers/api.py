@@ -2,7 +2,8 @@
 
 A refusal that is not bad input is 409 ``{"detail", "code"}``: ``inactive``, ``positive``,
 ``quarantined``, ``sealed_building``, ``no_antigen_today``, ``overlap``, ``full`` (and
-``cancelled``, ``ended``, ``checked_out``, ``not_checked_in``). Writes accept
+``cancelled``, ``ended``, ``checked_out``, ``not_checked_in``, and for a change of a shift's times
+``checked_in``). Writes accept
 ``idempotency_key``: a retried write is stored once and answered with the first answer.
 """
 
@@ -317,6 +318,65 @@ def shift_create(request, payload: ShiftIn):
         return 201, _shift_body(s)
 
     return _run(f"volunteers.shift:{user.pk}", payload.idempotency_key, run)
+
+
+class ShiftChange(Schema):
+    """Only the fields given change; the team stays."""
+
+    date: Day | None = None
+    start: LocalTime | None = None
+    end: LocalTime | None = None
+    place: str | None = Field(None, max_length=200)
+    place_kind: PlaceKind | None = None
+    place_ref: str | None = Field(None, max_length=64)
+    building: Id | None = Field(None, description="楼栋 id(楼内服务); 0 表示不在楼内")
+    needed: int | None = Field(None, ge=1, le=500)
+    note: str | None = Field(None, max_length=1000)
+    idempotency_key: Key
+
+
+@router.patch("/shifts/{shift_id}", response=answers(ShiftOut, 403, 404, 409), summary="修改班次")
+def shift_update(request, shift_id: Id, payload: ShiftChange):
+    """A cancelled or ended shift is 409 (``cancelled``, ``ended``), and so is a change of its day
+    or times once someone has checked in (``checked_in``); fewer people needed than are on it is a
+    422 on ``needed``."""
+    user = request.auth
+    shift = get_scoped_or_404(
+        Shift.objects.select_related("team", "building"), user, Action.VIEW_VOLUNTEERS, pk=shift_id
+    )
+    if not selectors.may_manage_shift(user, shift):
+        raise PermissionDenied("没有权限修改该班次")
+    given = payload.model_dump(exclude_unset=True)
+    building = shift.building
+    if "building" in given:
+        building = None
+        if given["building"]:
+            building = Building.objects.filter(pk=given["building"], neighbourhood_id=shift.neighbourhood_id).first()
+            if building is None:
+                raise ValidationError({"building": ["该楼栋不属于本居民区"]})
+    place_ref = given["place_ref"] if given.get("place_ref") is not None else shift.place_ref
+    place_kind = str(given["place_kind"]) if given.get("place_kind") is not None else shift.place_kind
+
+    def value(name):
+        return given[name] if given.get(name) is not None else getattr(shift, name)
+
+    def run():
+        s = services.shift_update(
+            actor=user,
+            shift=shift,
+            date=value("date"),
+            start=value("start"),
+            end=value("end"),
+            needed=value("needed"),
+            place=value("place") if "place" in given else ("" if place_ref else shift.place),
+            place_kind=place_kind,
+            place_ref=place_ref,
+            building=building,
+            note=value("note"),
+        )
+        return 200, _shift_body(s)
+
+    return _run(f"volunteers.shift_update:{user.pk}:{shift.pk}", payload.idempotency_key, run)
 
 
 class AssignIn(Schema):

@@ -17,6 +17,7 @@ LABELS = {
     "volunteer.team_leader": _("设置了队长"),
     "volunteer.team_leave": _("将志愿者移出队伍"),
     "volunteer.shift_create": _("新建了班次"),
+    "volunteer.shift_update": _("修改了班次"),
     "volunteer.shift_cancel": _("取消了班次"),
     "volunteer.shift_assign": _("安排了志愿者值班"),
     "volunteer.shift_claim": _("认领了班次"),

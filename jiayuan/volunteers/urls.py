@@ -20,6 +20,7 @@ urlpatterns = [
     path("shifts/", views.shifts, name="shifts"),
     path("shifts/no-shows/", views.no_shows, name="no_shows"),
     path("shifts/<int:shift_id>/", views.shift_detail, name="shift"),
+    path("shifts/<int:shift_id>/edit/", views.shift_edit, name="shift_edit"),
     path("shifts/<int:shift_id>/claim/", views.shift_claim, name="shift_claim"),
     path("shifts/<int:shift_id>/check-<str:direction>/", views.shift_check, name="shift_check"),
     path("shifts/<int:shift_id>/cancel/", views.shift_cancel, name="shift_cancel"),

@@ -75,6 +75,22 @@ def _back(request, fallback: str, **kwargs):
     return redirect(fallback, **kwargs)
 
 
+def _shift_values(form, buildings) -> dict:
+    """A valid ``ShiftForm``'s fields as ``shift_create`` and ``shift_update`` take them."""
+    d = form.cleaned_data
+    return {
+        "date": d["date"],
+        "start": d["start"],
+        "end": d["end"],
+        "needed": d["needed"],
+        "place": d["place"],
+        "place_kind": d["place_kind"],
+        "place_ref": d.get("place_ref") or "",
+        "building": buildings.filter(pk=d["building"]).first() if d["building"] else None,
+        "note": d["note"],
+    }
+
+
 def _shift_visible(user, shift_id: int) -> Shift:
     """A shift the user may see: in their VIEW_VOLUNTEERS scope, or of a team they belong to."""
     qs = Shift.objects.select_related("team", "building")
@@ -377,22 +393,8 @@ def team_detail(request, team_id: int):
         if not can_schedule:
             raise Http404
         if shift_form.is_valid():
-            d = shift_form.cleaned_data
-            building = buildings.filter(pk=d["building"]).first() if d["building"] else None
             try:
-                services.shift_create(
-                    actor=user,
-                    team=team,
-                    date=d["date"],
-                    start=d["start"],
-                    end=d["end"],
-                    needed=d["needed"],
-                    place=d["place"],
-                    place_kind=d["place_kind"],
-                    place_ref=d.get("place_ref") or "",
-                    building=building,
-                    note=d["note"],
-                )
+                services.shift_create(actor=user, team=team, **_shift_values(shift_form, buildings))
             except ValidationError as exc:
                 apply_service_errors(shift_form, exc)
             else:
@@ -525,8 +527,42 @@ def shift_detail(request, shift_id: int):
             and not shift.cancelled
             and shift.team.memberships.filter(volunteer=me).exists(),
             "can_cancel": can(user, Action.MANAGE_SHIFTS, shift) and not shift.cancelled,
+            "can_edit": manage and not shift.cancelled and not shift.ended,
         },
     )
+
+
+@login_required
+def shift_edit(request, shift_id: int):
+    """Change a shift: the staff who schedule the neighbourhood's shifts, or the team's leader."""
+    shift = _shift_visible(request.user, shift_id)
+    if not selectors.may_manage_shift(request.user, shift):
+        raise Http404
+    buildings = Building.objects.filter(neighbourhood_id=shift.neighbourhood_id).order_by("compound_id", "sort_key")
+    places = {kind: extensions.place_choices(kind, shift.neighbourhood_id) for kind in PlaceKind.values}
+    initial = {
+        "date": shift.date,
+        "start": shift.start,
+        "end": shift.end,
+        "place_kind": shift.place_kind,
+        "building": shift.building_id,
+        "place_ref": shift.place_ref,
+        "place": "" if shift.place_ref else shift.place,
+        "needed": shift.needed,
+        "note": shift.note,
+    }
+    form = forms.ShiftForm(request.POST or None, initial=initial, buildings=buildings, places=places)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.shift_update(actor=request.user, shift=shift, **_shift_values(form, buildings))
+        except services.ShiftRefused as exc:
+            form.add_error(None, exc.message)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("已修改班次"))
+            return redirect("volunteers:shift", shift_id=shift.pk)
+    return render(request, "volunteers/shift_form.html", {"shift": shift, "form": form})
 
 
 @login_required

@@ -20,7 +20,7 @@ from jiayuan.volunteers.services.registry import (
     volunteer_set_status,
     volunteer_update,
 )
-from jiayuan.volunteers.services.shifts import shift_cancel, shift_create
+from jiayuan.volunteers.services.shifts import shift_cancel, shift_create, shift_update
 from jiayuan.volunteers.services.teams import (
     leads,
     team_add_member,
@@ -46,6 +46,7 @@ __all__ = [
     "shift_cancel",
     "shift_claim",
     "shift_create",
+    "shift_update",
     "team_add_member",
     "team_create",
     "team_remove_member",
