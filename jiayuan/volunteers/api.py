@@ -445,6 +445,9 @@ def shift_assign(request, shift_id: Id, payload: AssignIn):
 class CheckIn(Schema):
     volunteer: Id
     at: Instant | None = Field(None, description="ISO 时间, 默认现在")
+    antigen_seen: bool = Field(
+        False, description="社区外志愿者: 签到人已查验其当日抗原阴性(队伍要求当日抗原时; 本人签到不适用)"
+    )
     idempotency_key: Key
 
 
@@ -454,7 +457,14 @@ def shift_check_in(request, shift_id: Id, payload: CheckIn):
     shift, volunteer, source = _shift_and_volunteer(user, shift_id, payload.volunteer, self_ok=True)
 
     def run():
-        a = services.check_in(actor=user, shift=shift, volunteer=volunteer, at=payload.at, source=source)
+        a = services.check_in(
+            actor=user,
+            shift=shift,
+            volunteer=volunteer,
+            at=payload.at,
+            source=source,
+            antigen_seen=payload.antigen_seen,
+        )
         return 200, _assignment_body(a)
 
     return _run(f"volunteers.check_in:{shift.pk}", payload.idempotency_key, run)

@@ -596,7 +596,13 @@ def shift_check(request, shift_id: int, direction: str):
     if direction == "in":
         _attempt(
             request,
-            lambda: services.check_in(actor=request.user, shift=shift, volunteer=volunteer, source=source),
+            lambda: services.check_in(
+                actor=request.user,
+                shift=shift,
+                volunteer=volunteer,
+                source=source,
+                antigen_seen=request.POST.get("antigen_seen") == "1",
+            ),
             _("%(name)s 已签到") % {"name": volunteer.name},
         )
     else:

@@ -24,13 +24,16 @@ from jiayuan.volunteers.services._shared import AS, CHECKOUT_GRACE, MAX_SHIFT_HO
 # --- The health gate -----------------------------------------------------------------------------
 
 
-def health_gate(volunteer: Volunteer, shift: Shift, *, antigen: bool) -> tuple[str, str] | None:
+def health_gate(
+    volunteer: Volunteer, shift: Shift, *, antigen: bool, antigen_seen: bool = False
+) -> tuple[str, str] | None:
     """Why ``volunteer`` may not work ``shift`` now: ``(code, Chinese message)``, or None.
 
-    ``antigen``: also require today's negative antigen report where the team asks for one (at
-    check-in, and when assigning a shift of today). Outsiders have no resident record: control
-    and screening know nothing of them, so only the antigen rule applies (and they cannot meet
-    it through the household link: a team that requires it takes residents only).
+    ``antigen``: also require today's negative antigen where the team asks for one (at check-in,
+    and when assigning a resident to a shift of today). A resident's is their report of the day
+    (screening's record). Outsiders have no resident record: control and screening know nothing
+    of them and they cannot report through a household link, so whoever checks them in looks at
+    their test and says so (``antigen_seen``, audited with the check-in).
     """
     resident = volunteer.resident
     today = timezone.localdate()
@@ -56,11 +59,13 @@ def health_gate(volunteer: Volunteer, shift: Shift, *, antigen: bool) -> tuple[s
                     "building": resident.household.building.name,
                 }
     if antigen and shift.team.requires_antigen_today:
-        report = (
-            screening.antigen_reports_for(resident_ids=[resident.pk], date=today).get(resident.pk)
-            if resident is not None
-            else None
-        )
+        if resident is None:
+            if antigen_seen:
+                return None
+            return "no_antigen_today", _(
+                "%(team)s要求当日抗原阴性: %(name)s 不是本社区居民, 请由队长或居委会查验其当日抗原阴性结果后签到"
+            ) % {"team": shift.team.name, "name": volunteer.name}
+        report = screening.antigen_reports_for(resident_ids=[resident.pk], date=today).get(resident.pk)
         if report is None or report.result != AntigenResult.NEGATIVE:
             return "no_antigen_today", _("%(team)s要求当日抗原阴性, %(name)s 今天还没有抗原阴性记录") % {
                 "team": shift.team.name,
@@ -69,8 +74,8 @@ def health_gate(volunteer: Volunteer, shift: Shift, *, antigen: bool) -> tuple[s
     return None
 
 
-def _check_gate(volunteer: Volunteer, shift: Shift, *, antigen: bool) -> None:
-    refusal = health_gate(volunteer, shift, antigen=antigen)
+def _check_gate(volunteer: Volunteer, shift: Shift, *, antigen: bool, antigen_seen: bool = False) -> None:
+    refusal = health_gate(volunteer, shift, antigen=antigen, antigen_seen=antigen_seen)
     if refusal is not None:
         raise ShiftRefused(*refusal)
 
@@ -130,7 +135,8 @@ def shift_assign(*, actor, shift: Shift, volunteer: Volunteer, source: str = Ass
     if shift.ends_at <= timezone.now() and source == AssignmentSource.CLAIM:
         raise ShiftRefused("ended", _("该班次已结束"))
     _check_active(volunteer)
-    _check_gate(volunteer, shift, antigen=_shift_is_today(shift))
+    # An outsider's antigen is looked at when they check in (``health_gate``).
+    _check_gate(volunteer, shift, antigen=_shift_is_today(shift) and volunteer.resident_id is not None)
     _check_overlap(volunteer, shift)
     taken = shift.assignments.filter(status__in=HOLDING).count()
     if taken >= shift.needed:
@@ -197,10 +203,14 @@ def check_in(
     volunteer: Volunteer,
     at: dt.datetime | None = None,
     source: str = AssignmentSource.LEADER,
+    antigen_seen: bool = False,
 ) -> ShiftAssignment:
     """Check ``volunteer`` in on ``shift`` (assigning them first when they came without a place,
     as ``source``: a volunteer checking themselves in claims, so only on their own team's
-    shifts): the health gate again, today's antigen included."""
+    shifts): the health gate again, today's antigen included. ``antigen_seen``: the staff member
+    or team leader checking an outsider in has seen their negative test of the day (not taken
+    from a volunteer checking themselves in)."""
+    antigen_seen = bool(antigen_seen) and source != AssignmentSource.CLAIM
     at = _at(at)
     if not shift.starts_at - dt.timedelta(hours=2) <= at <= shift.ends_at:
         raise ValidationError({"at": [_("签到时间应在班次开始前两小时至班次结束之间")]})
@@ -219,14 +229,16 @@ def check_in(
         raise ShiftRefused("checked_out", _("%(name)s 已签退") % {"name": volunteer.name})
     volunteer = Volunteer.objects.select_related("resident__household__building").get(pk=volunteer.pk)
     _check_active(volunteer)
-    _check_gate(volunteer, Shift.objects.select_related("team").get(pk=shift.pk), antigen=True)
+    shift = Shift.objects.select_related("team").get(pk=shift.pk)
+    _check_gate(volunteer, shift, antigen=True, antigen_seen=antigen_seen)
     assignment.status = AS.CHECKED_IN
     assignment.checked_in_at = at
     assignment.checked_in_by = _user(actor)
     assignment.save(update_fields=["status", "checked_in_at", "checked_in_by"])
-    audit_record(
-        actor=actor, action="volunteer.check_in", obj=assignment, changes={"shift": shift.pk, "at": at.isoformat()}
-    )
+    changes = {"shift": shift.pk, "at": at.isoformat()}
+    if antigen_seen and volunteer.resident_id is None and shift.team.requires_antigen_today:
+        changes["antigen_seen"] = True  # who looked at the outsider's test: the actor
+    audit_record(actor=actor, action="volunteer.check_in", obj=assignment, changes=changes)
     return assignment
 
 

@@ -176,6 +176,36 @@ def test_antigen_today_required_by_the_team(client, head, neighbourhood, make_sh
     assert post(client, head, f"/shifts/{shift.pk}/assign", {"volunteer": v.pk}).status_code == 201
 
 
+@time_machine.travel(NOON, tick=False)
+def test_an_outsider_checks_in_once_someone_has_seen_their_antigen(
+    client, head, neighbourhood, make_shift, make_volunteer, make_user, building
+):
+    """An outsider has no household link to report an antigen through: they can be put on today's
+    shift of a team that asks for one, and whoever checks them in looks at their test and says
+    so; they cannot say it for themselves."""
+    from jiayuan.volunteers import services
+
+    testing = services.team_create(
+        actor=head, neighbourhood=neighbourhood, name="核酸保障", kind="testing", requires_antigen_today=True
+    )
+    outsider = make_volunteer(team=testing, name="外来老李")
+    assert outsider.resident_id is None
+    shift = make_shift(start=dt.time(13), end=dt.time(16), t=testing)
+    assert post(client, head, f"/shifts/{shift.pk}/assign", {"volunteer": outsider.pk}).status_code == 201
+    r = post(client, head, f"/shifts/{shift.pk}/check-in", {"volunteer": outsider.pk})
+    assert r.status_code == 409 and r.json()["code"] == "no_antigen_today"
+    assert "不是本社区居民" in r.json()["detail"]
+    # The volunteer themselves cannot vouch for their own test.
+    own = make_user(Role.VOLUNTEER, building, username="laoli")
+    services.volunteer_link_user(actor=None, volunteer=outsider, user=own)
+    r = post(client, own, f"/shifts/{shift.pk}/check-in", {"volunteer": outsider.pk, "antigen_seen": True})
+    assert r.status_code == 409 and r.json()["code"] == "no_antigen_today"
+    r = post(client, head, f"/shifts/{shift.pk}/check-in", {"volunteer": outsider.pk, "antigen_seen": True})
+    assert r.status_code == 200 and r.json()["status"] == "checked_in"
+    event = AuditEvent.objects.get(action="volunteer.check_in")
+    assert event.actor_id == head.pk and event.changes["antigen_seen"] is True
+
+
 def test_check_in_and_out_across_midnight(client, head, team, make_shift, make_volunteer, household):
     day = dt.date(2026, 4, 10)
     v = make_volunteer(household, team=team)

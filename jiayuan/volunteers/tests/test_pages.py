@@ -17,6 +17,7 @@ from jiayuan.accounts import services as account_services
 from jiayuan.core.extensions import today_items
 from jiayuan.core.models import AuditEvent
 from jiayuan.core.permissions import Role
+from jiayuan.screening import services as screening
 from jiayuan.volunteers import reports, selectors, services
 from jiayuan.volunteers.models import ShiftAssignment, Volunteer
 
@@ -260,3 +261,29 @@ def test_edit_a_volunteer(client, head, make_volunteer):
     assert v.skills == ["driving", "it"] and v.dual_registration_org == "区税务局"
     assert v.phone == "13912340001"  # blank keeps the number
     assert AuditEvent.objects.filter(action="volunteer.update", object_id=str(v.pk)).exists()
+
+
+@time_machine.travel(NOON, tick=False)
+def test_the_shift_page_asks_whoever_checks_an_outsider_in_to_look_at_their_antigen(
+    client, head, neighbourhood, make_shift, make_volunteer, household
+):
+    testing = services.team_create(
+        actor=head, neighbourhood=neighbourhood, name="核酸保障", kind="testing", requires_antigen_today=True
+    )
+    outsider = make_volunteer(team=testing, name="外来老李")
+    resident = make_volunteer(household, team=testing, name="本楼小王")
+    shift = make_shift(start=dt.time(13), end=dt.time(16), t=testing)
+    services.shift_assign(actor=head, shift=shift, volunteer=outsider)
+    screening.antigen_report_submit(
+        actor=head, resident=resident.resident, date=timezone.localdate(), result="negative"
+    )
+    services.shift_assign(actor=head, shift=shift, volunteer=resident)
+    client.force_login(head)
+    page = client.get(f"/volunteers/shifts/{shift.pk}/").content.decode()
+    assert "本楼小王" in page and "外来老李" in page
+    assert page.count('name="antigen_seen"') == 1  # the outsider's row only: a resident's report is on record
+    url = f"/volunteers/shifts/{shift.pk}/check-in/"
+    client.post(url, {"volunteer": outsider.pk})
+    assert ShiftAssignment.objects.get(shift=shift, volunteer=outsider).status == "assigned"
+    client.post(url, {"volunteer": outsider.pk, "antigen_seen": "1"})
+    assert ShiftAssignment.objects.get(shift=shift, volunteer=outsider).status == "checked_in"
