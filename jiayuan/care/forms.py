@@ -36,15 +36,17 @@ class PhoneLogForm(forms.Form):
     description = forms.CharField(label=_("记录"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
     idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=200)
 
-    def __init__(self, *args, choices: dict[str, tuple[int, int | None]], **kwargs):
+    def __init__(self, *args, resolve, **kwargs):
+        """``resolve(label)``: the ``(household id, resident id or None)`` a label of the list
+        names, or None (``care.selectors.who_resolve``)."""
         super().__init__(*args, **kwargs)
-        self.choices_map = choices
+        self.resolve = resolve
 
     def clean_who(self):
-        value = " ".join(self.cleaned_data["who"].split())
-        if value not in self.choices_map:
+        found = self.resolve(" ".join(self.cleaned_data["who"].split()))
+        if found is None:
             raise forms.ValidationError(_("请从列表中选择住户或居民"))
-        return self.choices_map[value]
+        return found
 
 
 class HouseholdRequestForm(forms.Form):

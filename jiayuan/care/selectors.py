@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Concat
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,6 +23,8 @@ from jiayuan.care.models import (
 )
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import get_scoped_or_404, restrict
+from jiayuan.people.models import Resident
+from jiayuan.places.models import Household
 
 
 def overdue_q(now=None) -> Q:
@@ -215,3 +218,63 @@ def has_open_for(households) -> dict[int, int]:
         .values_list("household_id")
         .annotate(n=Count("id"))
     )
+
+
+# --- Who called (the phone log) ---------------------------------------------------------------------
+
+WHO_LIMIT = 20
+
+
+def _who_tokens(q: str) -> list[str]:
+    """The words of what was typed, without the 单元/室 a label spells out: ``3号楼 1单元 301室``
+    and ``3号楼 1 301`` find the same household."""
+    tokens = []
+    for word in " ".join((q or "").split())[:120].split(" "):
+        word = word.removesuffix("室").removesuffix("单元")
+        if word:
+            tokens.append(word)
+    return tokens[:6]
+
+
+def who_search(*, user, q: str, limit: int = WHO_LIMIT) -> list[tuple[str, int, int | None]]:
+    """Households and residents in ``user``'s HANDLE_REQUESTS scope whose building, unit, room (and,
+    for residents, name) hold every word of ``q``: ``(label, household id, resident id or None)``,
+    households first, at most ``limit`` of each. The label is what the phone log's field shows and
+    takes back (``who_resolve``)."""
+    tokens = _who_tokens(q)
+    if not tokens:
+        return []
+    sep = Value(" ")
+    place = Concat("building__name", sep, "unit", sep, "room")
+    households = (
+        restrict(Household.objects.all(), user, Action.HANDLE_REQUESTS)
+        .select_related("building")
+        .annotate(_text=place)
+        .order_by("building__sort_key", "building_id", "unit", "room")
+    )
+    resident_place = Concat("household__building__name", sep, "household__unit", sep, "household__room", sep, "name")
+    residents = (
+        restrict(Resident.objects.filter(household__isnull=False), user, Action.HANDLE_REQUESTS)
+        .select_related("household__building")
+        .only("id", "name", "household_id", "household__unit", "household__room", "household__building__name")
+        .annotate(_text=resident_place)
+        .order_by("household__building__sort_key", "household__building_id", "household__room", "name")
+    )
+    for token in tokens:
+        households = households.filter(_text__icontains=token)
+        residents = residents.filter(_text__icontains=token)
+    found: list[tuple[str, int, int | None]] = []
+    for h in households[:limit]:
+        found.append((" ".join(str(h).split()), h.pk, None))
+    for r in residents[:limit]:
+        found.append((f"{' '.join(str(r.household).split())} {r.name}", r.household_id, r.pk))
+    return found
+
+
+def who_resolve(*, user, label: str) -> tuple[int, int | None] | None:
+    """The household (and resident) a label from ``who_search`` names, in ``user``'s scope."""
+    label = " ".join((label or "").split())
+    for text, household_id, resident_id in who_search(user=user, q=label, limit=200):
+        if text == label:
+            return household_id, resident_id
+    return None

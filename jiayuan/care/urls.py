@@ -6,6 +6,7 @@ app_name = "care"
 urlpatterns = [
     path("", views.index, name="index"),
     path("new/", views.phone_log, name="phone_log"),
+    path("new/who/", views.who_lookup, name="who_lookup"),
     path("<int:request_id>/", views.detail, name="detail"),
     path("<int:request_id>/step/", views.step, name="step"),
     path("<int:request_id>/assign/", views.assign, name="assign"),

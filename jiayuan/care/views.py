@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -217,30 +217,24 @@ def errand_cost(request, request_id: int):
     return redirect("care:detail", req.pk)
 
 
-def _who_choices(user) -> tuple[dict, list]:
-    """The phone log's list: every household in scope, and each of its residents."""
-    households = restrict(Household.objects.all(), user, Action.HANDLE_REQUESTS).select_related("building")
-    residents = restrict(Resident.objects.filter(household__isnull=False), user, Action.HANDLE_REQUESTS).only(
-        "id", "name", "household_id"
-    )
-    by_household: dict[int, list] = {}
-    for r in residents:
-        by_household.setdefault(r.household_id, []).append(r)
-    choices: dict[str, tuple[int, int | None]] = {}
-    for h in households:
-        label = " ".join(str(h).split())
-        choices[label] = (h.pk, None)
-        for r in by_household.get(h.pk, ()):
-            choices[f"{label} {r.name}"] = (h.pk, r.pk)
-    return choices, list(choices)
+@login_required
+def who_lookup(request):
+    """The phone log's list as one types: ``?q=3号楼 301`` → ``{"items": [{"label": …}]}``, at
+    most 20 households and 20 residents of the caller's scope (never the whole roster)."""
+    _require(request.user, Action.HANDLE_REQUESTS)
+    found = selectors.who_search(user=request.user, q=request.GET.get("q", ""))
+    return JsonResponse({"items": [{"label": label} for label, _h, _r in found]})
 
 
 @login_required
 def phone_log(request):
     """Three taps: household (or resident), topic, note → a request."""
     _require(request.user, Action.HANDLE_REQUESTS)
-    choices, labels = _who_choices(request.user)
-    form = forms.PhoneLogForm(request.POST or None, choices=choices, initial={"idempotency_key": uuid.uuid4().hex})
+    form = forms.PhoneLogForm(
+        request.POST or None,
+        resolve=lambda label: selectors.who_resolve(user=request.user, label=label),
+        initial={"idempotency_key": uuid.uuid4().hex},
+    )
     if request.method == "POST" and form.is_valid():
         household_id, resident_id = form.cleaned_data["who"]
         household = Household.objects.select_related("building").get(pk=household_id)
@@ -261,7 +255,7 @@ def phone_log(request):
         else:
             messages.success(request, _("已登记诉求 #%(id)s") % {"id": req.pk})
             return redirect("care:detail", req.pk)
-    return render(request, "care/phone_log.html", {"form": form, "labels": labels})
+    return render(request, "care/phone_log.html", {"form": form})
 
 
 # Medicine errands ---------------------------------------------------------------------------

@@ -68,7 +68,11 @@ def test_medicine_request_from_link_to_confirmation_and_a_phone_log(
     sign_in(page, live_server.url, "gongzuo", "staff-pass-1")
     page.goto(f"{live_server.url}/care/new/")
     label = " ".join(str(household).split())
-    page.get_by_label("住户/居民").fill(f"{label} 吴伯伯")
+    who = page.get_by_label("住户/居民")
+    who.press_sequentially("吴伯")  # the list under the field comes from the server as one types
+    expect(page.locator("#care-households option")).to_have_count(1)
+    assert page.locator("#care-households option").get_attribute("value") == f"{label} 吴伯伯"
+    who.fill(f"{label} 吴伯伯")
     page.get_by_role("radio", name="食品物资短缺").check()
     page.get_by_label("记录").fill("家里米吃完了")
     page.screenshot(path=str(ARTIFACTS / "care-phone-log.png"), full_page=True)

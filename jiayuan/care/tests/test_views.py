@@ -63,7 +63,9 @@ def test_phone_log_in_three_taps(client, staff, household, make_resident):
     client.force_login(staff)
     page = client.get("/care/new/").content.decode()
     label = " ".join(str(household).split())
-    assert f'value="{label} 钱奶奶"' in page
+    assert "钱奶奶" not in page  # the page does not carry the roster: the list comes as one types
+    found = client.get("/care/new/who/", {"q": "钱"}).json()["items"]
+    assert found == [{"label": f"{label} 钱奶奶"}]
     r = client.post(
         "/care/new/",
         {
@@ -91,6 +93,43 @@ def test_phone_log_in_three_taps(client, staff, household, make_resident):
     assert CareRequest.objects.count() == 1
     r = client.post("/care/new/", {"who": "不存在的住户", "category": "other", "urgency": "today", "description": "x"})
     assert r.status_code == 200 and "请从列表中选择住户或居民" in r.content.decode()
+
+
+def test_the_phone_log_finds_who_called_by_building_room_or_name_in_scope_only(
+    client, staff, household, household2, make_resident, other_neighbourhood, make_user
+):
+    from jiayuan.places import services as places
+
+    make_resident(household, name="钱奶奶")
+    make_resident(household2, name="钱爷爷")
+    compound = places.compound_create(actor=None, neighbourhood=other_neighbourhood, name="红御苑")
+    far = places.household_create(
+        actor=None,
+        building=places.building_create(actor=None, compound=compound, number="9", units=1, floors=3),
+        unit="1",
+        room="301",
+    )
+    make_resident(far, name="钱外人")
+    client.force_login(staff)
+
+    def labels(q):
+        return [item["label"] for item in client.get("/care/new/who/", {"q": q}).json()["items"]]
+
+    h1 = " ".join(str(household).split())  # 1号楼 1单元 301室
+    assert labels("钱") == [f"{h1} 钱奶奶", f"{' '.join(str(household2).split())} 钱爷爷"]  # not 钱外人
+    assert labels(f"{household.building.name} 301室") == [h1, f"{h1} 钱奶奶"]
+    assert labels("1单元 301 钱") == [f"{h1} 钱奶奶"]
+    assert labels("") == [] and labels("没有这个人") == []
+    # A label from elsewhere, typed by hand, is not taken.
+    r = client.post(
+        "/care/new/",
+        {"who": f"{' '.join(str(far).split())} 钱外人", "category": "shortage", "urgency": "today", "description": "x"},
+    )
+    assert r.status_code == 200 and "请从列表中选择住户或居民" in r.content.decode()
+    # The lookup is for who handles requests only.
+    owners = make_user(Role.OWNERS_COMMITTEE, household.neighbourhood, username="yeweihui")
+    client.force_login(owners)
+    assert client.get("/care/new/who/", {"q": "钱"}).status_code == 404
 
 
 def test_handling_on_the_detail_page(client, staff, leader, req):
