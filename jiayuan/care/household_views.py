@@ -35,7 +35,7 @@ def panel(request, household, link):
 
 @_with_link
 def home(request, token, link, household):
-    residents = list(household.residents.order_by("id"))
+    residents = list(household.residents.without_secrets().order_by("id"))
     form = forms.HouseholdRequestForm(
         request.POST or None, residents=residents, initial={"idempotency_key": uuid.uuid4().hex}
     )

@@ -7,6 +7,8 @@ WeChat, phone cameras, ZXing, the browser's BarcodeDetector — do not read Micr
 
 from __future__ import annotations
 
+import functools
+
 import segno
 
 __all__ = ["qr_code", "qr_svg"]
@@ -17,6 +19,9 @@ def qr_code(text: str) -> segno.QRCode:
     return segno.make_qr(text, error="m")
 
 
+@functools.lru_cache(maxsize=1024)
 def qr_svg(text: str, scale: int = 5, *, omitsize: bool = True) -> str:
-    """Inline SVG, black on white."""
+    """Inline SVG, black on white. Kept for the texts drawn last (the same residents' sampling
+    codes are drawn on every visit to their household's page; choosing a code's mask is most of
+    a household page's work otherwise)."""
     return qr_code(text).svg_inline(scale=scale, dark="#000", light="#fff", omitsize=omitsize)

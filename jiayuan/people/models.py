@@ -15,6 +15,13 @@ from jiayuan.places.models import Household, Neighbourhood
 __all__ = ["Resident", "ResidentTag", "RosterImport"]
 
 
+class ResidentQuerySet(models.QuerySet):
+    def without_secrets(self):
+        """Residents without their ID number and phone: not loaded, so not decrypted — for the
+        pages that only show names (the household's own page and its panels)."""
+        return self.defer("id_number", "phone")
+
+
 class Resident(models.Model):
     """A person who lives (or is registered) in the neighbourhood.
 
@@ -54,6 +61,8 @@ class Resident(models.Model):
         "compound": "household__building__compound_id",
         "building": "household__building_id",
     }
+
+    objects = ResidentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("居民")

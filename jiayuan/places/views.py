@@ -200,7 +200,7 @@ def household_home(request, token: str):
     if link is None:
         return render(request, "places/household_link_invalid.html", status=404)
     household = link.household
-    residents = household.residents.order_by("id")
+    residents = household.residents.without_secrets().order_by("id")
     panels = render_panels(household_panels(), request, household, link)
     return render(
         request,

@@ -19,7 +19,7 @@ from jiayuan.screening.codes import sampling_code
 
 def household_panel(request, household, link):
     today = timezone.localdate()
-    residents = list(household.residents.filter(presence=Presence.PRESENT).order_by("id"))
+    residents = list(household.residents.without_secrets().filter(presence=Presence.PRESENT).order_by("id"))
     if not residents:
         return None
     reports = selectors.antigen_reports_for(resident_ids=[r.pk for r in residents], date=today)
