@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from django.db.models import (
     CharField,
     Count,
+    F,
     PositiveSmallIntegerField,
     Q,
     QuerySet,
@@ -368,16 +369,23 @@ _MARK_ORDER = [
 ]
 
 
-def household_marks(household_ids: Iterable[int], today: dt.date | None = None) -> dict[int, dict]:
-    """``{household_id: {"mark": HouseholdMark, "names": [..]}}`` for households with someone
-    positive, antigen-positive awaiting the PCR retest (抗原阳性待核酸复核, the whole household
-    when the policy keeps it home), in a pooled-tube retest, a contact, in quarantine or under health monitoring."""
+def household_marks(
+    household_ids: Iterable[int] | None = None, today: dt.date | None = None, *, building_ids: Iterable[int] = ()
+) -> dict[int, dict]:
+    """``{household_id: {"mark": HouseholdMark, "names": [..], "building_id": …}}`` for households
+    with someone positive, antigen-positive awaiting the PCR retest (抗原阳性待核酸复核, the whole
+    household when the policy keeps it home), in a pooled-tube retest, a contact, in quarantine or
+    under health monitoring: of ``household_ids``, or of every household in ``building_ids`` (a
+    board of whole buildings: the query names the buildings, not their thousands of households)."""
     today = today or timezone.localdate()
-    ids = list(household_ids)
+    if household_ids is not None:
+        where = {"household_id__in": list(household_ids)}
+    else:
+        where = {"household__building_id__in": list(building_ids)}
     marks: dict[int, dict] = {}
 
-    def put(hid, mark, name):
-        entry = marks.setdefault(hid, {"mark": mark, "names": [], "people": {}})
+    def put(hid, bid, mark, name):
+        entry = marks.setdefault(hid, {"mark": mark, "names": [], "people": {}, "building_id": bid})
         if _MARK_ORDER.index(mark) < _MARK_ORDER.index(entry["mark"]):
             entry["mark"] = mark
         if name and name not in entry["names"]:
@@ -385,11 +393,15 @@ def household_marks(household_ids: Iterable[int], today: dt.date | None = None) 
         if name and (name not in entry["people"] or _MARK_ORDER.index(mark) < _MARK_ORDER.index(entry["people"][name])):
             entry["people"][name] = mark
 
-    for hid, name in Case.objects.filter(
-        household_id__in=ids, status__in=(CaseStatus.AT_HOME, CaseStatus.HOSPITAL, CaseStatus.MAKESHIFT_HOSPITAL)
-    ).values_list("household_id", "resident__name"):
-        put(hid, HouseholdMark.POSITIVE, name)
-    for q in Quarantine.objects.filter(household_id__in=ids, status=QuarantineStatus.ACTIVE).select_related("resident"):
+    for hid, bid, name in Case.objects.filter(
+        **where, status__in=(CaseStatus.AT_HOME, CaseStatus.HOSPITAL, CaseStatus.MAKESHIFT_HOSPITAL)
+    ).values_list("household_id", "household__building_id", "resident__name"):
+        put(hid, bid, HouseholdMark.POSITIVE, name)
+    for q in (
+        Quarantine.objects.filter(**where, status=QuarantineStatus.ACTIVE)
+        .select_related("resident")
+        .annotate(_building_id=F("household__building_id"))
+    ):
         if q.reason == QuarantineReason.POSITIVE_POOL:
             mark = HouseholdMark.RETEST
         elif q.reason == QuarantineReason.ANTIGEN_POSITIVE:
@@ -400,7 +412,7 @@ def household_marks(household_ids: Iterable[int], today: dt.date | None = None) 
             mark = HouseholdMark.MONITORING
         else:
             mark = HouseholdMark.QUARANTINE
-        put(q.household_id, mark, q.resident.name if q.resident_id else "")
+        put(q.household_id, q._building_id, mark, q.resident.name if q.resident_id else "")
     return marks
 
 
@@ -429,7 +441,7 @@ def isolation_map(
         .order_by("building_id", "-floor", "unit", "room")
         .values("id", "building_id", "unit", "room", "floor")
     )
-    marks = household_marks([h["id"] for h in households])
+    marks = household_marks(building_ids=bids)
     named = set(restrict(Building.objects.filter(id__in=bids), user, Action.VIEW_CONTROL).values_list("id", flat=True))
     by_building: dict[int, list[dict]] = defaultdict(list)
     for h in households:

@@ -26,7 +26,7 @@ from jiayuan.operations.models import (
     Task,
 )
 from jiayuan.operations.services import settings_for
-from jiayuan.places.models import Building, Household
+from jiayuan.places.models import Building
 
 _SEVERITY = {ZoneLevel.SEALED: 0, ZoneLevel.CONTROLLED: 1, ZoneLevel.PRECAUTION: 2}
 
@@ -207,15 +207,14 @@ def corridors_missing(*, user, action: str = Action.MANAGE_TASKS) -> list[Buildi
 def garbage_plan(buildings: list[Building], day: dt.date | None = None) -> dict[int, dict]:
     """Per building: its zone level, the way (door to door when sealed, else the bin point), the
     households collected at the door (anyone under quarantine, home control or positive) and
-    those whose bags go separately (a positive case at home or in care). Three queries."""
+    those whose bags go separately (a positive case at home or in care). Four queries."""
     ids = [b.pk for b in buildings]
     levels = zone_levels(building_ids=ids)
-    households = dict(Household.objects.filter(building_id__in=ids).values_list("id", "building_id"))
-    marks = household_marks(households.keys(), today=day)
+    marks = household_marks(building_ids=ids, today=day)
     door: Counter = Counter()
     separate: Counter = Counter()
-    for hid, entry in marks.items():
-        bid = households[hid]
+    for entry in marks.values():
+        bid = entry["building_id"]
         door[bid] += 1
         if entry["mark"] == HouseholdMark.POSITIVE:
             separate[bid] += 1

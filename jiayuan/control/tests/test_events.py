@@ -73,6 +73,11 @@ def test_pool_positive_then_individual_positive_becomes_a_case(frozen, head, hou
     )
     assert Quarantine.objects.get().status == QuarantineStatus.TRANSFERRED
     assert household_marks([household.pk])[household.pk]["mark"] == HouseholdMark.POSITIVE
+    # A board of whole buildings asks by building and gets the same marks, with each building.
+    by_building = household_marks(building_ids=[household.building_id])
+    assert by_building == household_marks([household.pk])
+    assert by_building[household.pk]["building_id"] == household.building_id
+    assert household_marks(building_ids=[]) == {}
 
 
 @pytest.mark.django_db(transaction=True)
