@@ -17,6 +17,7 @@ from jiayuan.accounts import throttle
 from jiayuan.accounts.models import ApiToken, Assignment, HouseholdLink, User
 from jiayuan.accounts.selectors import team_assignments, team_neighbourhood_ids
 from jiayuan.core import rawsql
+from jiayuan.core.actors import acting_user
 from jiayuan.core.audit import audit_record
 from jiayuan.core.permissions import Role
 from jiayuan.places.models import Building, Compound, Household, Neighbourhood, Street
@@ -204,7 +205,7 @@ def household_link_issue(*, actor, household: Household) -> HouseholdLink:
         household=household,
         neighbourhood_id=household.neighbourhood_id,
         nonce=secrets.token_urlsafe(16),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     audit_record(actor=actor, action="household_link.issue", obj=link, object_repr=str(household))
     return link
@@ -212,7 +213,7 @@ def household_link_issue(*, actor, household: Household) -> HouseholdLink:
 
 def _revoke(*, actor, link: HouseholdLink) -> None:
     link.revoked_at = timezone.now()
-    link.revoked_by = actor if getattr(actor, "is_authenticated", False) else None
+    link.revoked_by = acting_user(actor)
     link.save(update_fields=["revoked_at", "revoked_by"])
     audit_record(actor=actor, action="household_link.revoke", obj=link, object_repr=str(link.household))
 

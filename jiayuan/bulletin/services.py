@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from jiayuan.bulletin.choices import Audience, BulletinStatus, NoticeKind
 from jiayuan.bulletin.models import Bulletin, Notice, NoticeRead, PublicChannel
 from jiayuan.bulletin.rendering import BULLETIN_LANGUAGE, compose_sections
+from jiayuan.core.actors import acting_user
 from jiayuan.core.audit import audit_record
 from jiayuan.places.models import Building, Compound, Household, Neighbourhood
 
@@ -143,7 +144,7 @@ def bulletin_publish(*, actor, bulletin: Bulletin, note: str = "", notice_ids=No
     bulletin.note = note
     bulletin.status = BulletinStatus.PUBLISHED
     bulletin.composed_at = bulletin.published_at = timezone.now()
-    bulletin.published_by = actor if getattr(actor, "is_authenticated", False) else None
+    bulletin.published_by = acting_user(actor)
     bulletin.save()
     channel_for(bulletin.neighbourhood)
     audit_record(
@@ -213,7 +214,7 @@ def notice_create(
         articles=articles,
         audience=audience,
         requires_ack=requires_ack,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     notice.full_clean(exclude=["neighbourhood", "created_by"])
     notice.save()

@@ -52,6 +52,7 @@ from jiayuan.care.models import (
 )
 from jiayuan.control.choices import ZoneLevel
 from jiayuan.control.selectors import zone_levels
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.core.permissions import Action, Role
 from jiayuan.core.scoping import can
@@ -75,10 +76,6 @@ def _actor_label(actor) -> str:
     if str(actor or "").startswith("household-link:"):
         return str(_("住户"))
     return str(actor or "")
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def clean_key(key: str | None) -> str:

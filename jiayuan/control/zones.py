@@ -28,6 +28,7 @@ from django.utils import timezone
 from jiayuan.control.choices import CaseStatus, ZoneLevel, ZoneUnit
 from jiayuan.control.models import Case, ZoneChange, ZoneOverride, ZoneSettings, ZoneStatus
 from jiayuan.core import extensions
+from jiayuan.core.actors import acting_user
 from jiayuan.core.audit import audit_record
 from jiayuan.places.models import Building
 
@@ -194,7 +195,7 @@ def zone_recompute(*, actor, neighbourhood_ids=None, today: dt.date | None = Non
             # The case it was sealed for was voided (or deleted, or moved): nothing counts any more.
             comp = Computed(ZoneLevel.PRECAUTION, today, None, None)
         diff.apply(key[0], key[1], row.neighbourhood_id, comp, row, result)
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = acting_user(actor)
     _write(diff, now=now, today=today, user_id=user.pk if user else None)
 
     # 4. Expired overrides stop applying (read time already ignores them); record their end.
@@ -407,7 +408,7 @@ def record_override_end(override: ZoneOverride, *, actor, cause: str, today: dt.
         after = zone_level_of(compound=override.compound)
     if after == override.level:
         return
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = acting_user(actor)
     ZoneChange.objects.create(
         neighbourhood_id=override.neighbourhood_id,
         building_id=override.building_id,

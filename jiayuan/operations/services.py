@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from jiayuan.core.actors import acting_user
 from jiayuan.core.audit import audit_record
 from jiayuan.core.permissions import Role
 from jiayuan.core.scoping import roles
@@ -125,7 +126,7 @@ def patrol_start(*, actor, neighbourhood, route: str, members: str = "", team=No
         route=_text(route, "route", required=True, limit=200),
         members=_text(members, "members", limit=200),
         started_at=at or timezone.now(),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     audit_record(actor=actor, action="operations.patrol_start", obj=run, changes={"team": run.team_id})
     return run
@@ -172,7 +173,7 @@ def finding_report(
         building=building,
         place=place,
         note=_text(note, "note"),
-        reported_by=actor if getattr(actor, "is_authenticated", False) else None,
+        reported_by=acting_user(actor),
         created_at=now,
     )
     if photo is not None:
@@ -373,7 +374,7 @@ def disinfection_log(
         neighbourhood_id=point.neighbourhood_id,
         point=point,
         done_at=at,
-        done_by=actor if getattr(actor, "is_authenticated", False) else None,
+        done_by=acting_user(actor),
         worker=_text(worker, "worker", limit=64),
         agent=_text(agent, "agent", limit=100),
     )
@@ -403,7 +404,7 @@ def garbage_log(
                 door_households=plan["door"],
                 separate_households=plan["separate"],
                 bags=bags,
-                done_by=actor if getattr(actor, "is_authenticated", False) else None,
+                done_by=acting_user(actor),
                 worker=_text(worker, "worker", limit=64),
                 note=_text(note, "note", limit=200),
             )
@@ -434,7 +435,7 @@ def case_report(
         kind=kind,
         reported_by=_text(reported_by, "reported_by", limit=100),
         description=_text(description, "description"),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     audit_record(actor=actor, action="operations.case_report", obj=case, changes={"kind": kind})
     return case

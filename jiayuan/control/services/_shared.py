@@ -14,15 +14,12 @@ from jiayuan.control.choices import (
 from jiayuan.control.models import (
     Quarantine,
 )
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 
 FEVER = Decimal("37.3")
 TEMP_MIN = Decimal("34.0")
 TEMP_MAX = Decimal("43.0")
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _today() -> dt.date:

@@ -27,8 +27,8 @@ from jiayuan.control.services._shared import (
     _place_of,
     _quarantine_end,
     _today,
-    _user,
 )
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 
 # --- Cases -------------------------------------------------------------------------------------

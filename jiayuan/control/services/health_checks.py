@@ -24,8 +24,8 @@ from jiayuan.control.services._shared import (
     TEMP_MAX,
     TEMP_MIN,
     _check_date,
-    _user,
 )
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 
 # --- Health checks -----------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from jiayuan.control.models import (
 from jiayuan.control.services._shared import (
     _check_date,
     _place_of,
-    _user,
 )
 from jiayuan.control.services.quarantines import quarantine_start
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 
 # --- Returnees ---------------------------------------------------------------------------------

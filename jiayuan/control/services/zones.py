@@ -19,9 +19,9 @@ from jiayuan.control.models import (
 )
 from jiayuan.control.services._shared import (
     _today,
-    _user,
 )
 from jiayuan.core import extensions
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.places.models import Building, Compound
 

@@ -8,6 +8,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.gates.choices import (
     GateState,
@@ -27,10 +28,6 @@ class GateConflict(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 # --- Settings and gates ------------------------------------------------------------------------

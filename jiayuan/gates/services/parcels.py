@@ -12,12 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiayuan.control.selectors import household_go_out_decision
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.gates.choices import (
     ParcelStatus,
 )
 from jiayuan.gates.models import Parcel
-from jiayuan.gates.services.gates import GateConflict, _user
+from jiayuan.gates.services.gates import GateConflict
 from jiayuan.people import normalize
 from jiayuan.places.models import Household
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from jiayuan.control.choices import ZoneLevel
 from jiayuan.control.selectors import household_zone_and_go_out
 from jiayuan.core import rawsql
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record, audit_values
 from jiayuan.core.idempotency import MAX_KEY_LENGTH, MSG_BAD_KEY
 from jiayuan.core.models import AuditEvent
@@ -32,7 +33,7 @@ from jiayuan.gates.choices import (
     VehiclePurpose,
 )
 from jiayuan.gates.models import Gate, GatePassage, GateSettings, Pass
-from jiayuan.gates.services.gates import MSG_TEMPERATURE, MSG_UNKNOWN_CODE, _user
+from jiayuan.gates.services.gates import MSG_TEMPERATURE, MSG_UNKNOWN_CODE
 from jiayuan.people import normalize
 from jiayuan.people import services as people_services
 from jiayuan.people.choices import Presence

@@ -9,12 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.gates.choices import (
     PassKind,
 )
 from jiayuan.gates.models import Pass
-from jiayuan.gates.services.gates import PASS_ALPHABET, _user
+from jiayuan.gates.services.gates import PASS_ALPHABET
 from jiayuan.people import normalize
 from jiayuan.people.models import Resident
 from jiayuan.places.models import Household

@@ -60,10 +60,6 @@ def _check_round_open(round_: Round) -> None:
         raise ScanRejected(MSG_ROUND_FINISHED, status=409, code="round_finished")
 
 
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def error_body(exc: ValidationError) -> tuple[int, dict]:
     if isinstance(exc, ScanRejected):
         return exc.status, {"detail": exc.message_text, "code": exc.code, "errors": []}

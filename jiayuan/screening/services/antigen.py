@@ -16,6 +16,7 @@ from jiayuan.accounts.models import HouseholdLink
 from jiayuan.accounts.services import household_link_used
 from jiayuan.control.selectors import residents_with_open_case
 from jiayuan.core import context, rawsql
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.core.extensions import publish
 from jiayuan.core.models import AuditEvent
@@ -30,7 +31,7 @@ from jiayuan.screening.models import (
     AntigenReport,
     Retest,
 )
-from jiayuan.screening.services._shared import PHOTO_MAX_BYTES, PHOTO_TYPES, _user
+from jiayuan.screening.services._shared import PHOTO_MAX_BYTES, PHOTO_TYPES
 
 # --- Antigen self-reports -------------------------------------------------------------------------
 

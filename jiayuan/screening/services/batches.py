@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from jiayuan.core import context, rawsql
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_event
 from jiayuan.core.masking import mask_name
 from jiayuan.core.models import AuditEvent, IdempotencyRecord
@@ -36,7 +37,6 @@ from jiayuan.screening.services._shared import (
     _check_round_open,
     _clean_barcode,
     _msg_duplicate,
-    _user,
     error_body,
     idempotency_scope,
 )

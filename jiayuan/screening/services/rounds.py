@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from jiayuan.core.actors import acting_user
 from jiayuan.core.audit import audit_record
 from jiayuan.people.models import Resident
 from jiayuan.places.models import Building, Neighbourhood
@@ -71,7 +72,7 @@ def round_create(
         slot_minutes=slot_minutes,
         whole_neighbourhood=not chosen,
         notes=notes[:200],
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     if chosen:
         round_.buildings.set(chosen)
@@ -155,7 +156,7 @@ def exemption_add(*, actor, round_: Round, resident: Resident, reason: str) -> E
             "neighbourhood_id": round_.neighbourhood_id,
             "building_id": resident.household.building_id if resident.household_id else None,
             "reason": reason[:100],
-            "created_by": actor if getattr(actor, "is_authenticated", False) else None,
+            "created_by": acting_user(actor),
         },
     )
     if not created and exemption.reason != reason[:100]:

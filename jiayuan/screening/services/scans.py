@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jiayuan.core import context, crypto, rawsql
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.core.masking import mask_id_number, mask_name, mask_phone
 from jiayuan.core.models import AuditEvent, IdempotencyRecord
@@ -43,7 +44,6 @@ from jiayuan.screening.services._shared import (
     _check_round_open,
     _clean_barcode,
     _msg_duplicate,
-    _user,
     error_body,
     idempotency_scope,
 )

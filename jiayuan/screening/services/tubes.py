@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.screening.choices import (
     RetestStatus,
@@ -20,7 +21,7 @@ from jiayuan.screening.models import (
     Sample,
     Tube,
 )
-from jiayuan.screening.services._shared import MSG_TUBE_CLOSED, ScanRejected, _check_round_open, _clean_barcode, _user
+from jiayuan.screening.services._shared import MSG_TUBE_CLOSED, ScanRejected, _check_round_open, _clean_barcode
 
 # --- Tubes and samples ----------------------------------------------------------------------------
 

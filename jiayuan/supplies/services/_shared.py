@@ -39,10 +39,6 @@ def link_actor(link) -> str:
     return f"household-link:{link.pk}"
 
 
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def require_may_go_out(household: Household, *, field: str) -> None:
     """Refuse a "come and pick up" for a household that may not go out (sealed building, home
     quarantine, a case at home): control's ``household_may_go_out`` decides, for every flow."""

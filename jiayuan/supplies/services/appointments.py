@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jiayuan.control.selectors import household_may_go_out
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.places.models import Household, Neighbourhood
 from jiayuan.supplies.choices import (
@@ -19,7 +20,7 @@ from jiayuan.supplies.models import (
     AppointmentWindow,
     Booking,
 )
-from jiayuan.supplies.services._shared import SoldOutError, _positive_int, _user, require_may_go_out
+from jiayuan.supplies.services._shared import SoldOutError, _positive_int, require_may_go_out
 
 # Appointments ------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.people.normalize import normalize_phone
 from jiayuan.places.models import Building, Household
@@ -30,7 +31,7 @@ from jiayuan.supplies.models import (
     Order,
     Vote,
 )
-from jiayuan.supplies.services._shared import LIVE_STATES, S, _user
+from jiayuan.supplies.services._shared import LIVE_STATES, S
 from jiayuan.supplies.services.config import settings_for
 from jiayuan.supplies.services.leaders import _require_active_leader
 

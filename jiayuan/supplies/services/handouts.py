@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.people.models import Resident
 from jiayuan.places.models import Household, Neighbourhood
@@ -15,7 +16,6 @@ from jiayuan.supplies.models import (
     HandoutReceipt,
     HandoutRound,
 )
-from jiayuan.supplies.services._shared import _user
 
 # Handouts ----------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.people.normalize import normalize_phone
 from jiayuan.places.models import Household
@@ -24,7 +25,6 @@ from jiayuan.supplies.models import (
     GroupBuyLeader,
     LeaderDocument,
 )
-from jiayuan.supplies.services._shared import _user
 
 # Leaders -----------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from jiayuan.core import context, rawsql
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.core.models import AuditEvent
 from jiayuan.core.permissions import Action
@@ -36,7 +37,6 @@ from jiayuan.supplies.services._shared import (
     MAX_QUANTITY,
     S,
     SoldOutError,
-    _user,
     clean_idempotency_key,
     require_may_go_out,
 )

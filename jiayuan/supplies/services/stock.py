@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.places.models import Household, Neighbourhood
 from jiayuan.supplies.choices import (
@@ -18,7 +19,7 @@ from jiayuan.supplies.models import (
     StockItem,
     StockMovement,
 )
-from jiayuan.supplies.services._shared import SoldOutError, _positive_int, _user
+from jiayuan.supplies.services._shared import SoldOutError, _positive_int
 
 # Donations and stock -----------------------------------------------------------------------
 

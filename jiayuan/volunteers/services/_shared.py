@@ -30,7 +30,3 @@ class ShiftRefused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None

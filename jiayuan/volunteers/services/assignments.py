@@ -13,13 +13,14 @@ from django.utils.translation import gettext as _
 
 from jiayuan.control import selectors as control
 from jiayuan.control.choices import ZoneLevel
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_event, audit_record
 from jiayuan.core.models import AuditEvent
 from jiayuan.screening import selectors as screening
 from jiayuan.screening.choices import AntigenResult, RetestStatus
 from jiayuan.volunteers.choices import AssignmentSource
 from jiayuan.volunteers.models import HOLDING, Shift, ShiftAssignment, TeamMembership, Volunteer
-from jiayuan.volunteers.services._shared import AS, CHECKOUT_GRACE, MAX_SHIFT_HOURS, ShiftRefused, V, _user
+from jiayuan.volunteers.services._shared import AS, CHECKOUT_GRACE, MAX_SHIFT_HOURS, ShiftRefused, V
 
 # --- The health gate -----------------------------------------------------------------------------
 

@@ -10,12 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiayuan.core import crypto
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.core.masking import mask_phone
 from jiayuan.people import normalize
 from jiayuan.volunteers.choices import Skill
 from jiayuan.volunteers.models import ShiftAssignment, Volunteer
-from jiayuan.volunteers.services._shared import AS, TRANSITIONS, V, _user
+from jiayuan.volunteers.services._shared import AS, TRANSITIONS, V
 
 # --- Registry ------------------------------------------------------------------------------------
 

@@ -10,10 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiayuan.core import extensions
+from jiayuan.core.actors import acting_user as _user
 from jiayuan.core.audit import audit_record
 from jiayuan.volunteers.choices import PlaceKind
 from jiayuan.volunteers.models import Shift, Team
-from jiayuan.volunteers.services._shared import AS, ShiftRefused, _user
+from jiayuan.volunteers.services._shared import AS, ShiftRefused
 
 # --- Shifts ----------------------------------------------------------------------------------------
 
