@@ -22,7 +22,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer, django_auth
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -144,6 +144,13 @@ class Pagination(LimitOffsetPagination):
     class Input(Schema):
         limit: int = Field(100, ge=1, le=1000)
         offset: int = Field(0, ge=0, le=10**9)
+
+
+class ScannerInput(BaseModel):
+    """The body of a scanner's hot path (the gate scan, the sample scan and its batch): a plain
+    pydantic model, not a ninja ``Schema``. A ``Schema`` validates through a wrapper that reads
+    Django objects' attributes, which a JSON body never needs; the OpenAPI document is the same
+    (ADR 0023)."""
 
 
 class FieldError(Schema):

@@ -14,9 +14,9 @@ from django.core.exceptions import ValidationError
 from ninja import Query, Router, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.pagination import paginate
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from jiayuan.core.api import DEFERRED_AUTH, Day, Id, Pagination, PendingToken, answered, answers
+from jiayuan.core.api import DEFERRED_AUTH, Day, Id, Pagination, PendingToken, ScannerInput, answered, answers
 from jiayuan.core.idempotency import run_idempotent
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import get_scoped_or_404
@@ -70,24 +70,19 @@ def gate_state(request, gate_id: Id, payload: GateStateIn):
 # --- Passages ----------------------------------------------------------------------------------
 
 
-# The scan's input models are plain pydantic models, not ninja Schemas: a Schema validates
-# through a wrapper that reads Django objects' attributes, which a JSON body never needs, and the
-# scan is the gate's hot path (ADR 0023).
-
-
-class VisitorIn(BaseModel):
+class VisitorIn(ScannerInput):
     name: str = Field(max_length=64)
     phone: str = Field(max_length=40)
     purpose: str = Field(max_length=100)
     host_household: Id
 
 
-class VehicleIn(BaseModel):
+class VehicleIn(ScannerInput):
     plate: str = Field(max_length=16)
     purpose: VehiclePurpose = VehiclePurpose.OTHER
 
 
-class PassageIn(BaseModel):
+class PassageIn(ScannerInput):
     gate: Id
     direction: Literal["in", "out"]
     resident_code: str | None = Field(None, max_length=40, description="居民核酸码(采样码)或通行证编号")

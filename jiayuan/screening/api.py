@@ -13,9 +13,19 @@ from django.db import transaction
 from ninja import Query, Router, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.pagination import paginate
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from jiayuan.core.api import DEFERRED_AUTH, Day, Id, LocalTime, Pagination, PendingToken, answered, answers
+from jiayuan.core.api import (
+    DEFERRED_AUTH,
+    Day,
+    Id,
+    LocalTime,
+    Pagination,
+    PendingToken,
+    ScannerInput,
+    answered,
+    answers,
+)
 from jiayuan.core.idempotency import run_idempotent
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import get_scoped_or_404
@@ -133,19 +143,18 @@ def rounds_get(request, round_id: Id):
     return selectors.round_get(user=request.auth, round_id=round_id)
 
 
-# The scanner's input models (a scan, a batch of scans) are plain pydantic models, not ninja
-# Schemas: a Schema validates through a wrapper that reads Django objects' attributes, which a
-# JSON body never needs; and their answers are written as they are (``core.api.answered``), in the
-# shapes the operations declare, not validated a second time. The hot path (ADR 0023).
+# The scanner's answers are written as they are (``core.api.answered``), in the shapes the
+# operations declare, not validated a second time; its inputs are ``ScannerInput``s. The hot path
+# (ADR 0023).
 
 
-class PersonIn(BaseModel):
+class PersonIn(ScannerInput):
     name: str = Field(..., max_length=64)
     contact: str = Field("", max_length=32, description="手机号或证件号(只存脱敏值和哈希)")
     kind: Literal["visitor", "worker"] = "visitor"
 
 
-class SampleIn(BaseModel):
+class SampleIn(ScannerInput):
     tube: str = Field(..., max_length=60, description="试管条码; 本轮没有时自动开管")
     resident_code: str | None = Field(None, max_length=60, description="核酸码 R<id>-XXXXXXXX")
     person: PersonIn | None = Field(None, description="非名单人员(访客、工作人员)")
@@ -221,13 +230,13 @@ def samples_create(request, round_id: Id, payload: SampleIn):
     )
 
 
-class BatchItemIn(BaseModel):
+class BatchItemIn(ScannerInput):
     tube: str = Field(..., max_length=60)
     resident_code: str = Field(..., max_length=60)
     idempotency_key: str = Field("", max_length=200)
 
 
-class BatchIn(BaseModel):
+class BatchIn(ScannerInput):
     items: list[BatchItemIn] = Field(..., max_length=MAX_BATCH)
 
 
