@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from django.db import models
 
@@ -53,7 +53,20 @@ def audit_values(
     }
 
 
-def audit_event(**kwargs) -> AuditEvent:
+class AuditArgs(TypedDict):
+    """The arguments of ``audit_values``, ``audit_event`` and ``audit_record`` (keyword only)."""
+
+    actor: Any
+    action: str
+    obj: NotRequired[models.Model | None]
+    object_type: NotRequired[str]
+    object_id: NotRequired[str | int]
+    object_repr: NotRequired[str]
+    neighbourhood_id: NotRequired[int | None]
+    changes: NotRequired[dict[str, Any] | None]
+
+
+def audit_event(**kwargs: Unpack[AuditArgs]) -> AuditEvent:
     """One audit event, not yet saved (the arguments of ``audit_values``): for services that write
     many at once with ``bulk_create``."""
     values = audit_values(**kwargs)
@@ -64,7 +77,7 @@ def audit_event(**kwargs) -> AuditEvent:
     return AuditEvent(**values)
 
 
-def audit_record(**kwargs) -> AuditEvent:
+def audit_record(**kwargs: Unpack[AuditArgs]) -> AuditEvent:
     """Append one audit event inside the caller's transaction (the arguments of ``audit_event``)."""
     event = audit_event(**kwargs)
     event.save(force_insert=True)
