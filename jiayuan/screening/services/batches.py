@@ -327,6 +327,17 @@ def _batch_pg(*, actor, round_: Round, items: list[dict]) -> list[tuple[int, dic
         raise _SlowPath
     read_sql, write_sql = _batch_sql()
     scope = idempotency_scope(actor, round_)[:200]
+    try:
+        _check_round_open(round_)
+    except ScanRejected as exc:  # nothing is opened in a finished round; answered keys replay
+        keys = [(item.get("idempotency_key") or "")[:MAX_KEY_LENGTH] for item in items]
+        replay = {
+            k: (status, body)
+            for k, status, body in IdempotencyRecord.objects.filter(
+                scope=scope, key__in=[k for k in keys if k]
+            ).values_list("key", "status", "body")
+        }
+        return [replay[k] if k in replay else error_body(exc) for k in keys]
     keys: list[str] = []
     barcodes: list[str | None] = []
     ids: list[int | None] = []
@@ -366,10 +377,6 @@ def _batch_pg(*, actor, round_: Round, items: list[dict]) -> list[tuple[int, dic
     residents = {row[0]: row for row in resident_rows}  # id → [id, name, neighbourhood, building]
     already = dict(sampled)
     stored = {key: (status, body) for key, status, body in stored_rows}
-    try:
-        _check_round_open(round_)
-    except ScanRejected as exc:
-        return [stored[k] if k in stored else error_body(exc) for k in keys]
 
     answers: list[tuple[int, dict]] = []
     accepted: list[dict] = []

@@ -150,12 +150,13 @@ def test_a_finished_round_refuses_new_items_and_replays_answered_ones(batch, peo
     data = batch(
         [
             {"tube": "T1", "resident_code": code(people[0]), "idempotency_key": "k-0"},
-            {"tube": "T1", "resident_code": code(people[1]), "idempotency_key": "k-1"},
+            {"tube": "T2", "resident_code": code(people[1]), "idempotency_key": "k-1"},
         ]
     )
     assert data["items"][0] == first["items"][0]
     assert (data["items"][1]["status"], data["items"][1]["code"]) == (409, "round_finished")
     assert Sample.objects.count() == 1
+    assert not Tube.objects.filter(barcode="T2").exists()  # a finished round opens no tube
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="compares PostgreSQL's statements with the ORM's")
