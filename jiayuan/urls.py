@@ -6,6 +6,9 @@ from jiayuan.core import bench
 from jiayuan.places.views import household_home
 
 urlpatterns = [
+    # The API first: Django tries the patterns in order, and the scanners' requests at a morning
+    # peak should not be matched against every page's prefix before their own (ADR 0023).
+    path("api/v1/", api.urls),
     path("", include("jiayuan.core.urls")),
     path("accounts/", include("jiayuan.accounts.urls")),
     path("team/", include("jiayuan.accounts.team_urls")),
@@ -28,7 +31,6 @@ urlpatterns = [
     path("h/<str:token>/care/", include("jiayuan.care.household_urls")),
     path("h/<str:token>/bulletin/", include("jiayuan.bulletin.household_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
 urlpatterns += bench.urls()  # POST /bench/ceiling, only with JIAYUAN_BENCH_CEILING=1 (issue #13 benches)
