@@ -36,19 +36,7 @@ def shift_create(
 ) -> Shift:
     """A shift of ``team``. ``place_ref`` names a real place of ``place_kind`` another app provides
     (a gate: ``"gate:<id>"``, ``core.extensions.place_choices``); ``place`` then reads its label."""
-    place_ref = (place_ref or "").strip()
-    place = _clean(
-        team=team,
-        start=start,
-        end=end,
-        needed=needed,
-        place=place,
-        place_kind=place_kind,
-        place_ref=place_ref,
-        building=building,
-    )
-    shift = Shift(
-        neighbourhood_id=team.neighbourhood_id,
+    values = _clean(
         team=team,
         date=date,
         start=start,
@@ -58,24 +46,36 @@ def shift_create(
         place_kind=place_kind,
         place_ref=place_ref,
         building=building,
-        note=(note or "").strip(),
-        created_by=_user(actor),
+        note=note,
     )
+    shift = Shift(neighbourhood_id=team.neighbourhood_id, team=team, created_by=_user(actor), **values)
     shift.full_clean(exclude=["starts_at", "ends_at", "neighbourhood"], validate_constraints=False)
     shift.save()
     audit_record(
         actor=actor,
         action="volunteer.shift_create",
         obj=shift,
-        changes={"team": team.pk, "place": shift.place, "place_ref": place_ref, "needed": needed},
+        changes={"team": team.pk, "place": shift.place, "place_ref": shift.place_ref, "needed": needed},
     )
     return shift
 
 
 def _clean(
-    *, team: Team, start: dt.time, end: dt.time, needed: int, place: str, place_kind: str, place_ref: str, building
-) -> str:
-    """The rules a shift's fields follow, when created and when changed; the place's label."""
+    *,
+    team: Team,
+    date: dt.date,
+    start: dt.time,
+    end: dt.time,
+    needed: int,
+    place: str,
+    place_kind: str,
+    place_ref: str,
+    building,
+    note: str,
+) -> dict:
+    """The rules a shift's fields follow, when created and when changed: its field values, the
+    place read from ``place_ref`` when that names a real place."""
+    place_ref = (place_ref or "").strip()
     errors = {}
     if place_ref:
         label = dict(extensions.place_choices(place_kind, team.neighbourhood_id)).get(place_ref)
@@ -99,7 +99,17 @@ def _clean(
         errors["team"] = [_("该队伍已停用")]
     if errors:
         raise ValidationError(errors)
-    return (place or "").strip()[:200] or (building.name if building is not None else "")
+    return {
+        "date": date,
+        "start": start,
+        "end": end,
+        "needed": needed,
+        "place": (place or "").strip()[:200] or (building.name if building is not None else ""),
+        "place_kind": place_kind,
+        "place_ref": place_ref,
+        "building": building,
+        "note": (note or "").strip(),
+    }
 
 
 # What a change may touch once people are on the shift: its times only while nobody has checked in.
@@ -131,9 +141,9 @@ def shift_update(
         raise ShiftRefused("cancelled", _("该班次已取消, 不能修改"))
     if shift.ends_at <= timezone.now():
         raise ShiftRefused("ended", _("该班次已结束, 不能修改"))
-    place_ref = (place_ref or "").strip()
-    place = _clean(
+    new = _clean(
         team=shift.team,
+        date=date,
         start=start,
         end=end,
         needed=needed,
@@ -141,18 +151,10 @@ def shift_update(
         place_kind=place_kind,
         place_ref=place_ref,
         building=building,
+        note=note,
     )
-    new = {
-        "date": date,
-        "start": start,
-        "end": end,
-        "needed": needed,
-        "place": place,
-        "place_kind": place_kind,
-        "place_ref": place_ref,
-        "building_id": building.pk if building is not None else None,
-        "note": (note or "").strip(),
-    }
+    building = new.pop("building")
+    new["building_id"] = building.pk if building is not None else None
     changed = {f: (getattr(shift, f), v) for f, v in new.items() if getattr(shift, f) != v}
     if not changed:
         return shift
