@@ -5,7 +5,8 @@ from ninja import NinjaAPI
 from jiayuan.bulletin.api import router as bulletin_router
 from jiayuan.care.api import router as care_router
 from jiayuan.control.api import router as control_router
-from jiayuan.core.api import API_AUTH, install_error_handlers
+from jiayuan.core.api import API_AUTH, hot_urls, install_error_handlers
+from jiayuan.gates.api import passage_scan
 from jiayuan.gates.api import router as gates_router
 from jiayuan.gates.api_staffing import router as gates_staffing_router
 from jiayuan.operations.api import router as operations_router
@@ -39,3 +40,9 @@ api.add_router("/", operations_router)
 api.add_router("/", gates_staffing_router)
 api.add_router("/", care_router)
 api.add_router("/", bulletin_router)
+
+
+def urls():
+    """The API's URL patterns: ninja's, with the gate scan's bearer-token POSTs served by its hot
+    view first (``core.api.hot_urls``, ADR 0023)."""
+    return hot_urls(api, {"gate-passages": passage_scan})

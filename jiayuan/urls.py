@@ -1,14 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from jiayuan.api import api
+from jiayuan import api
 from jiayuan.core import bench
 from jiayuan.places.views import household_home
 
 urlpatterns = [
     # The API first: Django tries the patterns in order, and the scanners' requests at a morning
     # peak should not be matched against every page's prefix before their own (ADR 0023).
-    path("api/v1/", api.urls),
+    path("api/v1/", api.urls()),
     path("", include("jiayuan.core.urls")),
     path("accounts/", include("jiayuan.accounts.urls")),
     path("team/", include("jiayuan.accounts.team_urls")),

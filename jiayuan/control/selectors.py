@@ -108,8 +108,8 @@ class _Freshness:
     ``next_change_on`` has come is re-derived from its last positive (the recompute then only
     records the history and publishes the change)."""
 
-    def __init__(self):
-        self.today = timezone.localdate()
+    def __init__(self, today: dt.date | None = None):
+        self.today = today or timezone.localdate()
         self._rules: dict[int, Rules] = {}
 
     def level(self, level, next_change_on, last_positive_on, neighbourhood_id) -> str:
@@ -816,7 +816,7 @@ def zone_and_go_out_answer(household_id: int, row, today: dt.date) -> tuple[str,
     if row is None:
         return ZoneLevel.PRECAUTION.value, _kept_home([household_id], today).get(household_id)
     nb, stored, next_change_on, last_positive_on, own, of_compound, case_at_home, stays_home, staged = row
-    level = own or of_compound or _Freshness().level(stored, next_change_on, last_positive_on, nb)
+    level = own or of_compound or _Freshness(today).level(stored, next_change_on, last_positive_on, nb)
     if level == ZoneLevel.SEALED:
         return level, GO_OUT_SEALED
     if case_at_home:

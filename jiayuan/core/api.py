@@ -9,20 +9,24 @@ requests on every run of the suite.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern
 from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer, django_auth
 from pydantic import BaseModel, BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -30,12 +34,15 @@ __all__ = [
     "MAX_ID",
     "Day",
     "ErrorOut",
+    "HotView",
     "Id",
     "LocalTime",
     "Pagination",
     "answered",
     "answers",
+    "hot_urls",
     "install_error_handlers",
+    "scanner_payload",
 ]
 
 # Ids are bigint on PostgreSQL: a larger number is bad input (422), not an overflow (500).
@@ -166,6 +173,71 @@ class ScannerInput(BaseModel):
     (ADR 0023)."""
 
 
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def scanner_payload(request: HttpRequest, model: type[Body]) -> Body | None:
+    """A hot view's body as its ninja operation reads it (the JSON parsed as ninja's parser does,
+    then validated by the operation's own input model), or None when it is not valid: the hot view
+    then hands the request to ninja's operation, which answers the 400 or 422 as for any other
+    endpoint (``hot_urls``)."""
+    if not request.body:
+        return None
+    try:
+        return model.model_validate(json.loads(request.body))
+    except (ValueError, PydanticValidationError):  # ValueError: not JSON (or not UTF-8)
+        return None
+
+
+# A hot view: ``(request, **path parameters) -> HttpResponse``, or None to let ninja's operation
+# answer the request after all (a body it did not accept).
+HotView = Callable[..., HttpResponse | None]
+
+
+def hot_urls(api, views: dict[str, HotView]) -> tuple[list, str, str]:
+    """``api.urls`` with some paths' bearer-token POSTs served by a plain Django view first.
+
+    For a morning peak's hot path (the gate scan, ADR 0023): ninja's operation around a view
+    (finding the operation, the auth callbacks, the parameter models, a response to copy headers
+    from) cost a scan more CPU than the rest of Django's request handling does for the ceiling.
+    The operation stays what the OpenAPI document describes, and serves everything else at that
+    path: other methods, a session's requests (CSRF checked there), any other kind of token, a
+    body the hot view does not accept (its 400/422), so those answers are ninja's own. The hot view
+    gets ``request.auth`` as ninja's ``DeferredBearerToken`` would set it (a ``PendingToken``), and
+    its exceptions go to ``api.on_exception``, the same handlers as every operation's.
+
+    ``views`` maps a route as ninja writes it (``"gate-passages"``) to its hot view."""
+    patterns, app_name, namespace = api.urls
+    unknown = set(views) - {str(p.pattern) for p in patterns}
+    if unknown:
+        raise ValueError(f"no API path {', '.join(sorted(unknown))}")
+    out = []
+    for p in patterns:
+        hot = views.get(str(p.pattern))
+        if hot is not None:
+            p = URLPattern(p.pattern, _hot_view(api, hot, p.callback), p.default_args, p.name)
+        out.append(p)
+    return out, app_name, namespace
+
+
+def _hot_view(api, hot: HotView, operation_view):
+    @functools.wraps(operation_view)  # csrf_exempt as ninja's: the operation checks CSRF for sessions
+    def view(request, *args, **kwargs):
+        if request.method == "POST":
+            scheme, _sep, key = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+            if scheme.lower() == "bearer" and key.startswith("jy_"):
+                request.auth = PendingToken(key)
+                try:
+                    response = hot(request, *args, **kwargs)
+                except Exception as exc:  # as ninja's Operation.run: its handlers, or raised again
+                    return api.on_exception(request, exc)
+                if response is not None:
+                    return response
+        return operation_view(request, *args, **kwargs)
+
+    return view
+
+
 class FieldError(Schema):
     field: str
     message: str
@@ -198,7 +270,10 @@ def answered(status: int, data: dict) -> HttpResponse:
     as ninja renders it but without ninja validating it again against its schema (a scan at a
     gate: ADR 0023). The OpenAPI document still declares the schema; the endpoint's tests check
     the answer against it."""
-    body = json.dumps(data, cls=DjangoJSONEncoder)  # lazy translations, dates and decimals as ninja writes them
+    try:
+        body = json.dumps(data)  # plain values: json's own encoder, built once per process
+    except TypeError:
+        body = json.dumps(data, cls=DjangoJSONEncoder)  # lazy translations, dates and decimals as ninja writes them
     return HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
 
 
@@ -218,14 +293,20 @@ _CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_fo
 def install_error_handlers(api) -> None:
     """Every error is JSON ``{"detail", "code", "errors": [{"field", "message"}]}``; none is a 500."""
 
+    def _token_not_live(request) -> bool:
+        """A deferred token (``PendingToken``) that names no live token: its request is answered
+        401 before anything is said about its body."""
+        pending = getattr(request, "auth", None)
+        if not isinstance(pending, PendingToken):
+            return False
+        from jiayuan.accounts.services import api_token_authenticate
+
+        return api_token_authenticate(pending.key) is None
+
     @api.exception_handler(NinjaValidationError)
     def _ninja_validation(request, exc):
-        pending = getattr(request, "auth", None)
-        if isinstance(pending, PendingToken):
-            from jiayuan.accounts.services import api_token_authenticate
-
-            if api_token_authenticate(pending.key) is None:  # not a live token: 401 before the body
-                return _error(api, request, 401, "请先登录或提供有效的令牌", "unauthenticated")
+        if _token_not_live(request):
+            return _error(api, request, 401, "请先登录或提供有效的令牌", "unauthenticated")
         errors = [{"field": _field_name(list(e.get("loc", []))), "message": _pydantic_message(e)} for e in exc.errors]
         return _error(api, request, 422, "输入有误", "invalid", errors)
 
@@ -252,6 +333,8 @@ def install_error_handlers(api) -> None:
     @api.exception_handler(HttpError)
     def _http_error(request, exc):
         if exc.status_code == 400:
+            if _token_not_live(request):
+                return _error(api, request, 401, "请先登录或提供有效的令牌", "unauthenticated")
             # A body that is not JSON is bad input like any other: 422 with the field.
             return _error(api, request, 422, "输入有误", "invalid", [{"field": "body", "message": "不是有效的 JSON"}])
         return _error(api, request, exc.status_code, str(exc), _CODES.get(exc.status_code, "error"))

@@ -28,6 +28,10 @@ class AuditEvent(models.Model):
     """
 
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    # Not a database constraint (ADR 0023, addendum of 7 December): PostgreSQL checked it at every
+    # audited write's commit with a share lock on the acting user's row, and the audit log must
+    # keep its rows whatever becomes of the users (they are deactivated, never deleted; the ORM
+    # still refuses to delete one with events, PROTECT). ``actor_label`` keeps the name.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("操作人"),
@@ -35,6 +39,7 @@ class AuditEvent(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_constraint=False,
     )
     actor_label = models.CharField(_("操作人名称"), max_length=150, blank=True)
     action = models.CharField(_("操作"), max_length=64, db_index=True)

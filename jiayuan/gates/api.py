@@ -11,12 +11,23 @@ import datetime as dt
 from typing import Literal
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.pagination import paginate
 from pydantic import Field
 
-from jiayuan.core.api import DEFERRED_AUTH, Day, Id, Pagination, PendingToken, ScannerInput, answered, answers
+from jiayuan.core.api import (
+    DEFERRED_AUTH,
+    Day,
+    Id,
+    Pagination,
+    PendingToken,
+    ScannerInput,
+    answered,
+    answers,
+    scanner_payload,
+)
 from jiayuan.core.idempotency import run_idempotent
 from jiayuan.core.permissions import Action
 from jiayuan.core.scoping import get_scoped_or_404
@@ -107,12 +118,26 @@ class PassageAnswer(Schema):
     auth=DEFERRED_AUTH,
 )
 def passage_create(request, payload: PassageIn):
+    return _passage(request, payload)
+
+
+def passage_scan(request):
+    """``POST /api/v1/gate-passages`` with a scanner's token: the same as ``passage_create``,
+    served before ninja's operation (``core.api.hot_urls``, ADR 0023); a body it does not accept
+    goes to the operation, which answers its 422."""
+    payload = scanner_payload(request, PassageIn)
+    return None if payload is None else _passage(request, payload)
+
+
+def _passage(request, payload: PassageIn):
+    now = timezone.now()  # the zone and quarantines are read for the instant the passage records
     if isinstance(request.auth, PendingToken):  # the token read with the gate and the resident
         found = selectors.scan_for_token(
             key=request.auth.key,
             gate_id=payload.gate,
             resident_code=payload.resident_code or "",
             zone=payload.direction == "out",
+            now=now,
         )
         if found is None:
             raise AuthenticationError
@@ -133,6 +158,7 @@ def passage_create(request, payload: PassageIn):
         temperature=payload.temperature,
         idempotency_key=payload.idempotency_key,
         away=payload.away,
+        now=now,
     )
     return answered(201, outcome.as_dict())
 

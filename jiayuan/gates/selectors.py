@@ -58,6 +58,26 @@ def gate_get(*, user, gate_id: int, action: str = Action.VIEW_GATES) -> Gate:
 
 _SCAN_SQL: dict[str, tuple[list, list, str]] = {}
 
+# What a scan reads of its gate and of the neighbourhood's settings (the rest is deferred): each
+# column costs the hot path its decoding, and the timestamps are parsed in Python.
+_SCAN_GATE_FIELDS = ("id", "neighbourhood", "compound", "name", "state", "restriction", "open_from", "open_to")
+_SCAN_SETTINGS_FIELDS = ("id", "neighbourhood", "controlled_may_go_out", "pass_required", "presence_follows")
+
+
+def _scan_fields() -> tuple[list, list]:
+    return (
+        [Gate._meta.get_field(n) for n in _SCAN_GATE_FIELDS],
+        [GateSettings._meta.get_field(n) for n in _SCAN_SETTINGS_FIELDS],
+    )
+
+
+def _scan_settings(conn, s_fields: list, gate: Gate, values) -> GateSettings:
+    """The gate's neighbourhood's settings from the scan's row, or the defaults when it has none."""
+    if values[0] is None:
+        return rawsql.new(GateSettings, neighbourhood_id=gate.neighbourhood_id)
+    (converted,) = rawsql.convert_rows(conn, s_fields, [values])
+    return rawsql.instance(GateSettings, conn, s_fields, converted[: len(s_fields)])
+
 
 def gate_for_scan(*, user, gate_id: int, resident_code: str = ""):
     """The scan's reads in ONE query (the hot path): the gate through the guard's PASS_GATE scope,
@@ -72,8 +92,7 @@ def gate_for_scan(*, user, gate_id: int, resident_code: str = ""):
     resident_id = parse_sampling_code(resident_code) if resident_code else None
     if connection.alias not in _SCAN_SQL:  # the statement's head, built once per database alias
         qn = connection.ops.quote_name
-        g_fields = list(Gate._meta.concrete_fields)
-        s_fields = list(GateSettings._meta.concrete_fields)
+        g_fields, s_fields = _scan_fields()
         _SCAN_SQL[connection.alias] = (
             g_fields,
             s_fields,
@@ -95,11 +114,7 @@ def gate_for_scan(*, user, gate_id: int, resident_code: str = ""):
     n, m = len(g_fields), len(s_fields)
     (g_values,) = rawsql.convert_rows(connection, g_fields, [row[:n]])
     gate = rawsql.instance(Gate, connection, g_fields, g_values[:n])
-    if row[n] is not None:
-        (s_values,) = rawsql.convert_rows(connection, s_fields, [row[n : n + m]])
-        gate.scan_settings = rawsql.instance(GateSettings, connection, s_fields, s_values[:m])
-    else:
-        gate.scan_settings = GateSettings(neighbourhood_id=gate.neighbourhood_id)
+    gate.scan_settings = _scan_settings(connection, s_fields, gate, row[n : n + m])
     r = row[n + m :]
     if resident_id is None:
         return gate, None
@@ -111,7 +126,7 @@ def gate_for_scan(*, user, gate_id: int, resident_code: str = ""):
 _TOKEN_SCAN_SQL: dict[tuple, tuple] = {}
 
 
-def scan_for_token(*, key: str, gate_id: int, resident_code: str = "", zone: bool = False):
+def scan_for_token(*, key: str, gate_id: int, resident_code: str = "", zone: bool = False, now=None):
     """The scan's reads, its bearer token's included, in ONE statement (the gate's hot path):
     ``accounts``' token statement (the token, its user and the user's active assignments) with
     the gate, its neighbourhood's settings and street, the resident the sampling code names and,
@@ -124,15 +139,14 @@ def scan_for_token(*, key: str, gate_id: int, resident_code: str = "", zone: boo
     if not key or not key.startswith("jy_"):
         return None
     conn = connections[DEFAULT_DB_ALIAS]  # a decision: always the primary
-    now = timezone.now()
+    now = now or timezone.now()
     today = timezone.localdate(now)
     resident_id = parse_sampling_code(resident_code) if resident_code else None
     zone = zone and resident_id is not None and conn.vendor == "postgresql"  # SQLite has no LATERAL
     cached = _TOKEN_SCAN_SQL.get((conn.alias, zone))
     if cached is None:
         qn = conn.ops.quote_name
-        g_fields = list(Gate._meta.concrete_fields)
-        s_fields = list(GateSettings._meta.concrete_fields)
+        g_fields, s_fields = _scan_fields()
         select = (
             f"{rawsql.columns(g_fields, 'g', conn)}, {rawsql.columns(s_fields, 's', conn)}, n.street_id, "
             "r.id, r.name, r.household_id, h.building_id, bb.name, h.room, r.presence"
@@ -169,11 +183,7 @@ def scan_for_token(*, key: str, gate_id: int, resident_code: str = "", zone: boo
     gate = rawsql.instance(Gate, conn, g_fields, g_values[:n])
     paths = {"compound_id": gate.compound_id, "neighbourhood_id": gate.neighbourhood_id}
     require_row(user, Action.PASS_GATE, Gate, gate.pk, {**paths, "neighbourhood__street_id": row[n + m]})
-    if row[n] is not None:
-        (s_values,) = rawsql.convert_rows(conn, s_fields, [row[n : n + m]])
-        gate.scan_settings = rawsql.instance(GateSettings, conn, s_fields, s_values[:m])
-    else:
-        gate.scan_settings = GateSettings(neighbourhood_id=gate.neighbourhood_id)
+    gate.scan_settings = _scan_settings(conn, s_fields, gate, row[n : n + m])
     r = row[n + m + 1 :]
     if resident_id is None:
         return user, gate, None

@@ -91,16 +91,27 @@ def api_token_hash(key: str) -> str:
     return _hash_key(key)
 
 
+# What a token's request never reads of its user and assignments: left deferred (a read of one
+# loads it, as with ``only()``). Each column costs every scanner request its decoding, and the
+# timestamps are parsed in Python (ADR 0023, addendum of 7 December).
+_UNREAD_USER_FIELDS = frozenset({"password", "last_login", "email", "date_joined"})
+_UNREAD_ASSIGNMENT_FIELDS = frozenset({"created_at"})
+
+
 @functools.cache
 def _token_fields() -> tuple[list, list, list]:
     return (
-        [ApiToken._meta.get_field("id"), ApiToken._meta.get_field("last_used_at")],
-        list(User._meta.concrete_fields),
-        list(Assignment._meta.concrete_fields),
+        [ApiToken._meta.get_field("id")],
+        [f for f in User._meta.concrete_fields if f.name not in _UNREAD_USER_FIELDS],
+        [f for f in Assignment._meta.concrete_fields if f.name not in _UNREAD_ASSIGNMENT_FIELDS],
     )
 
 
 _TOKEN_SQL: dict[tuple, tuple[str, int]] = {}
+
+# A token's use is recorded at most this often (seconds): a scanner posting every second should
+# not write every time.
+USE_RECORDED_EVERY = 60
 
 
 def api_token_statement(conn, *, select: str = "", joins: str = "") -> tuple[str, int]:
@@ -109,16 +120,26 @@ def api_token_statement(conn, *, select: str = "", joins: str = "") -> tuple[str
     assignment columns>[, select] FROM token JOIN user LEFT JOIN assignment [joins] WHERE`` the
     key's hash (the last parameter: ``api_token_hash``) names a live token of an active user.
     One row per active assignment (one with NULLs when none). Returns the SQL and the number of
-    columns before ``select``; ``api_token_user`` turns the rows into the user."""
+    columns before ``select``; ``api_token_user`` turns the rows into the user.
+
+    The token's last use comes back as seconds since the epoch, not as a time stamp: psycopg
+    decodes a time stamp with a time zone in Python, which cost every scanner request more than
+    the rest of its token."""
     key = (conn.alias, select, joins)
     cached = _TOKEN_SQL.get(key)
     if cached is not None:
         return cached
     qn = conn.ops.quote_name
     token_fields, user_fields, a_fields = _token_fields()
+    used = f"t.{qn('last_used_at')}"
+    if conn.vendor == "postgresql":
+        used = f"EXTRACT(EPOCH FROM {used})::float8"
+    else:  # SQLite keeps UTC text
+        used = f"CAST(strftime('%%s', {used}) AS REAL)"
     cols = ", ".join(
         [
             rawsql.columns(token_fields, "t", conn),
+            used,
             rawsql.columns(user_fields, "u", conn),
             rawsql.columns(a_fields, "a", conn),
         ]
@@ -132,31 +153,30 @@ def api_token_statement(conn, *, select: str = "", joins: str = "") -> tuple[str
         f"WHERE t.{qn('key_hash')} = %s AND t.{qn('revoked_at')} IS NULL AND u.{qn('is_active')} "
         f"ORDER BY a.{qn('user_id')}, a.{qn('role')}, a.{qn('id')}"
     )
-    _TOKEN_SQL[key] = (sql, len(token_fields) + len(user_fields) + len(a_fields))
+    _TOKEN_SQL[key] = (sql, len(token_fields) + 1 + len(user_fields) + len(a_fields))
     return _TOKEN_SQL[key]
 
 
 def api_token_user(conn, rows) -> User | None:
     """The user of ``api_token_statement``'s rows (None when there are none: no such live token),
     with their active assignments primed for ``core.scoping``; the token's use is recorded at most
-    once a minute (a scanner posting every second should not write every time)."""
+    once a minute (``USE_RECORDED_EVERY``)."""
     if not rows:
         return None
-    token_fields, user_fields, a_fields = _token_fields()
-    nt, nu, na = len(token_fields), len(user_fields), len(a_fields)
+    _token, user_fields, a_fields = _token_fields()
+    nu, na = len(user_fields), len(a_fields)
+    token_id, used = rows[0][0], rows[0][1]
     # Values as the ORM would give them (SQLite datetimes, booleans): the backend's converters.
-    rows = rawsql.convert_rows(conn, token_fields + user_fields + a_fields, [r[: nt + nu + na] for r in rows])
-    first = rows[0]
-    token_id, last_used_at = first[0], first[1]
-    user = rawsql.instance(User, conn, user_fields, first[nt : nt + nu])
+    rows = rawsql.convert_rows(conn, user_fields + a_fields, [r[2 : 2 + nu + na] for r in rows])
+    user = rawsql.instance(User, conn, user_fields, rows[0][:nu])
     assignments = []
     for row in rows:
-        values = row[nt + nu : nt + nu + na]
+        values = row[nu : nu + na]
         if values[0] is None:  # the LEFT JOIN found no active assignment
             continue
         assignments.append(rawsql.instance(Assignment, conn, a_fields, values))
     user.__dict__["_jiayuan_assignments"] = assignments
     now = timezone.now()
-    if last_used_at is None or (now - last_used_at).total_seconds() > 60:
+    if used is None or now.timestamp() - used > USE_RECORDED_EVERY:
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
     return user

@@ -115,3 +115,59 @@ def test_a_long_hot_statement_is_parsed_once():
         cur.execute(long_sql, list(range(1, 61)))
         assert cur.fetchone() == (sum(range(1, 61)),)
     assert _query2pg.cache_info().hits == hits + 1
+
+
+def test_new_is_what_the_model_builds(gate_for_new):
+    """``rawsql.new`` gives the instance ``Model(**values)`` gives: every default, the values,
+    not saved yet; a default computed per use is computed per instance."""
+    from jiayuan.core.models import AuditEvent
+    from jiayuan.gates.models import GatePassage, GateSettings
+
+    values = {"neighbourhood_id": gate_for_new.neighbourhood_id, "gate_id": gate_for_new.pk, "direction": "in"}
+    for model, kwargs in [
+        (GatePassage, values),
+        (GateSettings, {"neighbourhood_id": gate_for_new.neighbourhood_id}),
+        (AuditEvent, {"action": "x"}),
+    ]:
+        built, made = rawsql.new(model, **kwargs), model(**kwargs)
+        assert type(built) is model
+        fields = [f.attname for f in model._meta.concrete_fields]
+        assert {a: getattr(built, a) for a in fields} == {a: getattr(made, a) for a in fields}
+        assert built._state.adding is True and built._state.db is None
+    assert rawsql.new(AuditEvent).changes is not rawsql.new(AuditEvent).changes  # default=dict, each its own
+    from django.utils import timezone
+
+    now = timezone.now()
+    passage = rawsql.new(
+        GatePassage, **values, compound_id=gate_for_new.compound_id, day=timezone.localdate(now), at=now, allowed=True
+    )
+    passage.save(force_insert=True)  # saves as the model's own would
+    assert GatePassage.objects.get(pk=passage.pk).gate_id == gate_for_new.pk
+
+
+def test_new_refuses_what_the_model_refuses():
+    from jiayuan.gates.models import GateSettings
+
+    with pytest.raises(TypeError, match="gate_settings"):
+        rawsql.new(GateSettings, gate_settings=1)
+
+
+def test_new_leaves_a_model_with_an_init_receiver_to_its_init(building):
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=Household)
+    try:
+        built = rawsql.new(Household, building_id=building.pk, room="101")
+    finally:
+        post_init.disconnect(receiver, sender=Household)
+    assert seen == [built] and built.room == "101"
+
+
+@pytest.fixture
+def gate_for_new(compound):
+    from jiayuan.gates import services
+
+    return services.gate_create(actor=None, compound=compound, name="东门")

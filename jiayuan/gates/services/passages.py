@@ -8,10 +8,13 @@ ADR 0023."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -254,7 +257,7 @@ def _settings_of(gate: Gate) -> GateSettings:
     try:
         return gate.neighbourhood.gate_settings
     except (GateSettings.DoesNotExist, AttributeError):
-        return GateSettings(neighbourhood_id=gate.neighbourhood_id)
+        return rawsql.new(GateSettings, neighbourhood_id=gate.neighbourhood_id)
 
 
 def _clean_visitor(visitor: dict, gate: Gate) -> tuple[dict, Who]:
@@ -300,6 +303,8 @@ def _clean_vehicle(vehicle: dict) -> dict:
         raise ValidationError(errors)
     return {"plate": plate, "vehicle_purpose": purpose}
 
+
+_DIRECTIONS = frozenset(Direction.values)  # a Choices class builds its ``values`` list on every use
 
 # How long after midnight a retry may still be of yesterday's scan (a scanner retries within
 # seconds; the window only costs one lookup per scan while it lasts).
@@ -347,6 +352,7 @@ def passage_record(
     away: bool = False,
     returnee: bool = False,
     scanned: Who | None = None,
+    now: dt.datetime | None = None,
 ) -> PassageOutcome:
     """Decide and record one passage through ``gate`` (fetched through the guard's PASS_GATE scope).
 
@@ -358,21 +364,23 @@ def passage_record(
     code, or every exit when the settings require one). A refused passage is recorded too. An
     allowed one moves the resident's presence where the settings say so (out for days → 外出,
     back → 在住). A retry with the same ``idempotency_key`` is stored once and answered with the
-    first answer (the passage's own key, unique per gate and day).
+    first answer (the passage's own key, unique per gate and day). ``now``: the instant the scan's
+    reads were made for (``selectors.scan_for_token``), else the current time.
 
     The write: a pass or a presence change take a transaction (the pass row is locked); the
     common scan is one statement on PostgreSQL (the passage and its audit event), see ADR 0021.
     """
-    if direction not in Direction.values:
+    if direction not in _DIRECTIONS:
         raise ValidationError({"direction": ["不是可选值之一: in, out"]})
     given = [x for x in (resident_code, resident, visitor, vehicle) if x]
     if len(given) != 1:
         raise ValidationError({"__all__": ["请扫描居民码或通行证, 或登记访客、车辆(只选一种)"]})
     t = parse_temperature(temperature)
     key = clean_idempotency_key(idempotency_key)
-    now = timezone.now()
-    today = timezone.localdate(now)
-    if key and timezone.localtime(now).time() < RETRY_ACROSS_MIDNIGHT:
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    today = local.date()
+    if key and local.time() < RETRY_ACROSS_MIDNIGHT:
         # A scanner's retry of a scan from just before midnight: the key is unique per gate and
         # day (the table is partitioned by day), so yesterday's passage is looked for first.
         earlier = _replay(gate, key, today - dt.timedelta(days=1))
@@ -399,16 +407,17 @@ def passage_record(
     reason, message, pass_needed = _decide(
         gate=gate, subject=subject, direction=direction, who=who, temperature=t, settings=settings, now=now
     )
-    passage = GatePassage(
+    passage = rawsql.new(
+        GatePassage,
         neighbourhood_id=gate.neighbourhood_id,
         compound_id=gate.compound_id,
         gate_id=gate.pk,
         day=today,
         at=now,
         direction=direction,
-        subject=subject,
+        subject=str(subject),  # the choices' plain values: the hot insert passes a str as it is
         allowed=not reason,
-        reason=reason,
+        reason=str(reason),
         message=message[:200],
         temperature=t,
         resident_id=who.resident_id,
@@ -483,38 +492,48 @@ def _audit_changes(passage: GatePassage) -> dict:
     }
 
 
-_INSERT_SQL: dict[str, tuple[list, list, str]] = {}
+_INSERT_SQL: dict[str, tuple[list, tuple, str]] = {}
+
+# The audit event's columns ``_insert_audited``'s statement writes from the passage (``p``).
+_AUDIT_FROM_PASSAGE = {
+    "object_id": "p.id::text",
+    "object_repr": "'#' || p.id || %s",
+    "created_at": "p.at",
+    "neighbourhood_id": "p.neighbourhood_id",
+    "changes": "%s::jsonb",
+}
 
 
-def _insert_sql() -> tuple[list, list, str]:
+def _insert_sql() -> tuple[list, tuple, str]:
     """The statement of ``_insert_audited`` (built once per database alias: names from the models)."""
     cached = _INSERT_SQL.get(connection.alias)
     if cached is not None:
         return cached
     qn = connection.ops.quote_name
     p_fields = [f for f in GatePassage._meta.concrete_fields if not f.primary_key]
-    a_fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    a_exprs = []
-    for f in a_fields:
-        if f.attname == "object_id":
-            a_exprs.append("p.id::text")
-        elif f.attname == "object_repr":
-            a_exprs.append("'#' || p.id || %s")
-        else:
-            a_exprs.append("%s")
+    a_columns = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    # The audit event's values that the passage already holds are read from its RETURNING row;
+    # its changes go as JSON text (psycopg's own JSON adapter encodes in Python, ADR 0023).
+    a_exprs = [_AUDIT_FROM_PASSAGE.get(f.attname, "%s") for f in a_columns]
+    a_fields = tuple(f for f, expr in zip(a_columns, a_exprs, strict=True) if "%s" in expr)  # its parameters
     # A retry inserts nothing and returns no row: the caller reads the first answer from the table
     # (a retry is one scan in ten at worst; reading it here too, in the same statement, cost
     # every scan as much PostgreSQL CPU as the passage's own insert, ADR 0023).
     sql = (
         f"WITH p AS (INSERT INTO {qn(GatePassage._meta.db_table)} "  # noqa: S608 (names from the models)
         f"({', '.join(qn(f.column) for f in p_fields)}) VALUES ({', '.join(['%s'] * len(p_fields))}) "
-        "ON CONFLICT DO NOTHING RETURNING id), "
-        f"a AS (INSERT INTO {qn(AuditEvent._meta.db_table)} ({', '.join(qn(f.column) for f in a_fields)}) "
+        "ON CONFLICT DO NOTHING RETURNING id, at, neighbourhood_id), "
+        f"a AS (INSERT INTO {qn(AuditEvent._meta.db_table)} ({', '.join(qn(f.column) for f in a_columns)}) "
         f"SELECT {', '.join(a_exprs)} FROM p) "
         "SELECT id FROM p"
     )
     _INSERT_SQL[connection.alias] = (p_fields, a_fields, sql)
     return _INSERT_SQL[connection.alias]
+
+
+@functools.cache
+def _changes_at(a_fields: tuple) -> int:
+    return [f.attname for f in a_fields].index("changes")
 
 
 def _insert_audited(actor, passage: GatePassage) -> None:
@@ -535,9 +554,10 @@ def _insert_audited(actor, passage: GatePassage) -> None:
         neighbourhood_id=passage.neighbourhood_id,
         changes=_audit_changes(passage),
     )
-    event["created_at"] = passage.at
-    a_fields_set = [f for f in a_fields if f.attname != "object_id"]
-    a_values = rawsql.prep_save(conn, a_fields_set, [event[f.attname] for f in a_fields_set])
+    # The parameters of the audit event's columns, in order; its changes as JSON text.
+    changes = event.pop("changes")
+    a_values = rawsql.prep_save(conn, a_fields, [event.get(f.attname) for f in a_fields])
+    a_values[_changes_at(a_fields)] = json.dumps(changes, cls=DjangoJSONEncoder)
     with rawsql.hot_cursor(conn) as cur:
         cur.execute(sql, [*p_values, *a_values])
         row = cur.fetchone()

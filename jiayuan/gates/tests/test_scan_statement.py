@@ -159,6 +159,23 @@ def test_a_scan_going_out_is_two_statements_on_postgresql(client, guard, gate, r
             again = post(client, body, key)
         assert again.json() == r.json() and len(q.captured_queries) == 3
     assert GatePassage.objects.filter(idempotency_key__startswith="o").count() == len(cases)
+    # Each passage's audit event, written by the same statement, as ``audit_record`` writes it.
+    from jiayuan.core.models import AuditEvent
+
+    for passage in GatePassage.objects.filter(idempotency_key__startswith="o"):
+        event = AuditEvent.objects.get(action="gates.passage", object_id=str(passage.pk))
+        assert (event.created_at, event.neighbourhood_id, event.actor_id) == (
+            passage.at,
+            gate.neighbourhood_id,
+            guard.pk,
+        )
+        assert event.changes == {
+            "gate": gate.pk,
+            "direction": "out",
+            "allowed": passage.allowed,
+            "reason": passage.reason,
+        }
+        assert event.object_type == "gates.gatepassage" and event.object_repr.startswith(f"#{passage.pk} ")
 
 
 @pytest.mark.parametrize("minutes_after_midnight, stored", [(3, 1), (25, 2)])
