@@ -40,3 +40,12 @@ def test_the_bearer_header(client, make_user, neighbourhood, header, status):
         **auth,
     )
     assert scan.status_code == (404 if status == 200 else 401)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/gate-passages", "/api/v1/rounds/1/samples"])
+@pytest.mark.parametrize("body", [b"not json", b"{}"])
+def test_a_token_that_is_not_live_is_401_before_the_body(client, path, body):
+    """The endpoints that read their token with their own rows: a dead token is a 401 whatever the
+    body, a body that is not JSON included (then the body's 422 for a live token)."""
+    response = client.post(path, body, content_type="application/json", HTTP_AUTHORIZATION="Bearer jy_dead")
+    assert response.status_code == 401 and response.json()["code"] == "unauthenticated"
