@@ -258,9 +258,12 @@ def _batch_sql() -> tuple[str, str]:
         _BATCH_READ_SQL = (
             # x: the items (resident id, valid barcode, idempotency key); n: the tubes this batch
             # opens, in barcode order; e: the round's other tubes it names, locked in barcode order.
-            # Every lookup is ``= ANY (ARRAY (…))`` so that it probes the unique index with the whole
-            # key: the prepared statement's plan must not scan a round's samples or a sampler's
-            # answers, however small the table was when it was planned.
+            # Every lookup probes the unique index with the whole key: the statement's plan must not
+            # scan a round's samples or a sampler's answers, whatever the statistics say. The
+            # residents and tubes by ``= ANY (ARRAY (…))``; the day's samples and the stored answers
+            # one item at a time (LATERAL, kept apart from the join by OFFSET 0): in a day partition
+            # not analysed yet, ``= ANY`` was left out of the index condition and filtered a round's
+            # whole range (ADR 0023, addendum of 7 December).
             "WITH x AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS x (r bigint, b text, k text)), "  # noqa: S608
             f"n AS (INSERT INTO {tube} (round_id, neighbourhood_id, barcode, pool_size, fill_count, status, "
             "is_retest, result, opened_by_id, opened_at, closed_at) "
@@ -276,11 +279,14 @@ def _batch_sql() -> tuple[str, str]:
             f"FROM {resident} r LEFT JOIN {household} h ON h.id = r.household_id "
             "WHERE r.id = ANY (ARRAY (SELECT x.r FROM x))), "
             "(SELECT coalesce(json_agg(json_build_array(s.resident_id, t.barcode)), '[]') "
-            f"FROM {sample} s JOIN {tube} t ON t.id = s.tube_id "
-            "WHERE s.round_id = %s AND s.resident_id = ANY (ARRAY (SELECT x.r FROM x)) "
-            "AND NOT s.is_retest AND s.day = %s), "
-            "(SELECT coalesce(json_agg(json_build_array(key, status, body)), '[]') "
-            f"FROM {record} WHERE scope = %s AND key = ANY (ARRAY (SELECT x.k FROM x WHERE x.k <> '')))"
+            "FROM (SELECT DISTINCT x.r FROM x WHERE x.r IS NOT NULL) AS q "
+            "JOIN LATERAL (SELECT s.resident_id, s.tube_id "
+            f"FROM {sample} s WHERE s.round_id = %s AND s.resident_id = q.r AND NOT s.is_retest AND s.day = %s "
+            f"OFFSET 0) AS s ON TRUE JOIN {tube} t ON t.id = s.tube_id), "
+            "(SELECT coalesce(json_agg(json_build_array(a.key, a.status, a.body)), '[]') "
+            "FROM (SELECT DISTINCT x.k FROM x WHERE x.k <> '') AS q "
+            f"JOIN LATERAL (SELECT key, status, body FROM {record} WHERE scope = %s AND key = q.k OFFSET 0) "
+            "AS a ON TRUE)"
         )
         _BATCH_WRITE_SQL = (
             # x: the accepted items; v: each changed tube's new fill (and whether it closes);
