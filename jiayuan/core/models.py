@@ -28,7 +28,7 @@ class AuditEvent(models.Model):
     """
 
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
-    # Not a database constraint (ADR 0023, addendum of 7 December): PostgreSQL checked it at every
+    # Not a database constraint (ADR 0023, addendum of stop 21): PostgreSQL checked it at every
     # audited write's commit with a share lock on the acting user's row, and the audit log must
     # keep its rows whatever becomes of the users (they are deactivated, never deleted; the ORM
     # still refuses to delete one with events, PROTECT). ``actor_label`` keeps the name.

@@ -93,7 +93,7 @@ def api_token_hash(key: str) -> str:
 
 # What a token's request never reads of its user and assignments: left deferred (a read of one
 # loads it, as with ``only()``). Each column costs every scanner request its decoding, and the
-# timestamps are parsed in Python (ADR 0023, addendum of 7 December).
+# timestamps are parsed in Python (ADR 0023, addendum of stop 21).
 _UNREAD_USER_FIELDS = frozenset({"password", "last_login", "email", "date_joined"})
 _UNREAD_ASSIGNMENT_FIELDS = frozenset({"created_at"})
 

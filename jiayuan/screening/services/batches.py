@@ -263,7 +263,7 @@ def _batch_sql() -> tuple[str, str]:
             # residents and tubes by ``= ANY (ARRAY (…))``; the day's samples and the stored answers
             # one item at a time (LATERAL, kept apart from the join by OFFSET 0): in a day partition
             # not analysed yet, ``= ANY`` was left out of the index condition and filtered a round's
-            # whole range (ADR 0023, addendum of 7 December).
+            # whole range (ADR 0023, addendum of stop 21).
             "WITH x AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS x (r bigint, b text, k text)), "  # noqa: S608
             f"n AS (INSERT INTO {tube} (round_id, neighbourhood_id, barcode, pool_size, fill_count, status, "
             "is_retest, result, opened_by_id, opened_at, closed_at) "
