@@ -154,7 +154,8 @@ class DeferredBearerToken(_Bearer):
 
 
 # The same two ways in, for the endpoints that look their token up themselves.
-DEFERRED_AUTH = [DeferredBearerToken(), django_auth]
+_DEFERRED_BEARER = DeferredBearerToken()
+DEFERRED_AUTH = [_DEFERRED_BEARER, django_auth]
 
 
 class Pagination(LimitOffsetPagination):
@@ -223,17 +224,16 @@ def hot_urls(api, views: dict[str, HotView]) -> tuple[list, str, str]:
 def _hot_view(api, hot: HotView, operation_view):
     @functools.wraps(operation_view)  # csrf_exempt as ninja's: the operation checks CSRF for sessions
     def view(request, *args, **kwargs):
-        if request.method == "POST":
-            scheme, _sep, key = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-            if scheme.lower() == "bearer" and key.startswith("jy_"):
-                request.auth = PendingToken(key)
-                try:
-                    response = hot(request, *args, **kwargs)
-                except Exception as exc:  # as ninja's Operation.run: its handlers, or raised again
-                    return api.on_exception(request, exc)
-                if response is not None:
-                    return response
-        return operation_view(request, *args, **kwargs)
+        # The header read as the operation's own auth reads it: a PendingToken, or None.
+        pending = _DEFERRED_BEARER(request) if request.method == "POST" else None
+        if pending is None:
+            return operation_view(request, *args, **kwargs)
+        request.auth = pending
+        try:
+            response = hot(request, *args, **kwargs)
+        except Exception as exc:  # as ninja's Operation.run: its handlers, or raised again
+            return api.on_exception(request, exc)
+        return response if response is not None else operation_view(request, *args, **kwargs)
 
     return view
 

@@ -8,7 +8,6 @@ ADR 0023."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -492,7 +491,7 @@ def _audit_changes(passage: GatePassage) -> dict:
     }
 
 
-_INSERT_SQL: dict[str, tuple[list, tuple, str]] = {}
+_INSERT_SQL: dict[str, tuple[list, tuple, int, str]] = {}
 
 # The audit event's columns ``_insert_audited``'s statement writes from the passage (``p``).
 _AUDIT_FROM_PASSAGE = {
@@ -504,8 +503,10 @@ _AUDIT_FROM_PASSAGE = {
 }
 
 
-def _insert_sql() -> tuple[list, tuple, str]:
-    """The statement of ``_insert_audited`` (built once per database alias: names from the models)."""
+def _insert_sql() -> tuple[list, tuple, int, str]:
+    """The statement of ``_insert_audited`` (built once per database alias: names from the models):
+    the passage's fields, the audit event's parameter fields, where its changes are among them,
+    and the SQL."""
     cached = _INSERT_SQL.get(connection.alias)
     if cached is not None:
         return cached
@@ -527,13 +528,9 @@ def _insert_sql() -> tuple[list, tuple, str]:
         f"SELECT {', '.join(a_exprs)} FROM p) "
         "SELECT id FROM p"
     )
-    _INSERT_SQL[connection.alias] = (p_fields, a_fields, sql)
+    changes_at = [f.attname for f in a_fields].index("changes")
+    _INSERT_SQL[connection.alias] = (p_fields, a_fields, changes_at, sql)
     return _INSERT_SQL[connection.alias]
-
-
-@functools.cache
-def _changes_at(a_fields: tuple) -> int:
-    return [f.attname for f in a_fields].index("changes")
 
 
 def _insert_audited(actor, passage: GatePassage) -> None:
@@ -542,7 +539,7 @@ def _insert_audited(actor, passage: GatePassage) -> None:
     key, so a retry inserts nothing. Raises ``IntegrityError`` when nothing was inserted (a retry,
     or a concurrent twin: the insert waited for it to commit): the caller replays the passage
     stored under the key."""
-    p_fields, a_fields, sql = _insert_sql()
+    p_fields, a_fields, changes_at, sql = _insert_sql()
     conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: each field asks it for its ops
     p_values = rawsql.prep_save(conn, p_fields, [getattr(passage, f.attname) for f in p_fields])
     event = audit_values(
@@ -557,7 +554,7 @@ def _insert_audited(actor, passage: GatePassage) -> None:
     # The parameters of the audit event's columns, in order; its changes as JSON text.
     changes = event.pop("changes")
     a_values = rawsql.prep_save(conn, a_fields, [event.get(f.attname) for f in a_fields])
-    a_values[_changes_at(a_fields)] = json.dumps(changes, cls=DjangoJSONEncoder)
+    a_values[changes_at] = json.dumps(changes, cls=DjangoJSONEncoder)
     with rawsql.hot_cursor(conn) as cur:
         cur.execute(sql, [*p_values, *a_values])
         row = cur.fetchone()
