@@ -62,6 +62,16 @@ PLACE_SCOPE = {
 }
 
 
+# A round's default opening hours, as functions: Django's system check warns of a fixed time default
+# (fields.W161) whenever the check runs within seconds of that time of day.
+def default_start_time() -> dt.time:
+    return dt.time(7, 0)
+
+
+def default_end_time() -> dt.time:
+    return dt.time(11, 0)
+
+
 class Round(models.Model):
     """One test round (一轮筛查) in one neighbourhood: the whole of it or chosen buildings."""
 
@@ -70,8 +80,8 @@ class Round(models.Model):
     )
     kind = models.CharField(_("检测类型"), max_length=16, choices=RoundKind.choices, default=RoundKind.PCR)
     date = models.DateField(_("日期"))
-    start_time = models.TimeField(_("开始时间"), default=dt.time(7, 0))
-    end_time = models.TimeField(_("结束时间"), default=dt.time(11, 0))
+    start_time = models.TimeField(_("开始时间"), default=default_start_time)
+    end_time = models.TimeField(_("结束时间"), default=default_end_time)
     pool_size = models.PositiveSmallIntegerField(_("混采数"), choices=PoolSize.choices, default=PoolSize.TEN)
     slot_minutes = models.PositiveSmallIntegerField(_("时段长度(分钟)"), default=20)
     whole_neighbourhood = models.BooleanField(_("全居民区"), default=True)
